@@ -1,0 +1,57 @@
+# Organizer: `make run` serves the demo, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := organizer
+STAMP := $(VENV)/.installed
+
+.PHONY: help run test test-fast lint fmt bench seed migrate clean babel-extract babel-update babel-compile
+
+help:
+	@echo "make run            create .venv, install, migrate, load demo data once, serve on http://127.0.0.1:5000"
+	@echo "make test           the whole test suite (set DATABASE_URL to run it on PostgreSQL)"
+	@echo "make lint / fmt     ruff check / ruff format"
+	@echo "make bench          benchmarks, written to bench/RESULTS.md"
+	@echo "make babel-extract  collect translatable strings into translations/messages.pot"
+	@echo "make babel-update   merge them into the he and ar catalogues"
+	@echo "make babel-compile  compile the catalogues"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+instance:
+	mkdir -p instance
+
+run: $(STAMP) instance
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+babel-extract: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+
+babel-update: babel-extract
+	$(BIN)/pybabel update -i translations/messages.pot -d translations
+
+babel-compile: $(STAMP)
+	$(BIN)/pybabel compile -d translations
+
+clean:
+	rm -rf $(VENV) instance/organizer.db

@@ -1,0 +1,92 @@
+"""Organizer: actions, volunteer sign-ups and weekly digests for grassroots movements."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from config import CONFIGS, Config
+
+from .extensions import babel, csrf, db, login_manager, mail, migrate
+
+
+def create_app(config_name_or_object: str | type | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_relative_config=True,
+    )
+    app.config.from_object(_resolve_config(config_name_or_object))
+    if not app.config.get("MAIL_BACKEND"):
+        app.config["MAIL_BACKEND"] = (
+            "smtp" if app.config["MAIL_SERVER"] else "organizer.mail_log.EmailBackend"
+        )
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO)
+
+    register_extensions(app)
+    register_blueprints(app)
+    from . import cli, web
+
+    web.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _resolve_config(config: str | type | None) -> type | object:
+    if config is None:
+        config = os.environ.get("ORGANIZER_CONFIG", "development")
+    if isinstance(config, str):
+        return CONFIGS[config]
+    return config
+
+
+def register_extensions(app: Flask) -> None:
+    from . import database, i18n
+    from .models import User
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
+    csrf.init_app(app)
+    mail.init_app(app)
+    i18n.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please log in to see this page.")
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        ident, _, token = user_id.partition(":")
+        if not ident.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(ident))
+        if user is None or user.session_token != token:
+            return None
+        return user
+
+    assert babel  # initialised by i18n.init_app
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .events import bp as events_bp
+    from .main import bp as main_bp
+    from .orgs import bp as orgs_bp
+    from .signups import bp as signups_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(orgs_bp, url_prefix="/orgs")
+    app.register_blueprint(events_bp, url_prefix="/events")
+    app.register_blueprint(signups_bp)
+
+
+__all__ = ["Config", "create_app"]

@@ -1,0 +1,40 @@
+"""Top-level commands: `flask seed`, `flask create-admin`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import User
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(seed_command)
+    app.cli.add_command(create_admin_command)
+
+
+@click.command("seed")
+def seed_command() -> None:
+    """Load demo organizations, organizers, actions and volunteers (safe to run twice)."""
+    from .seed import seed
+
+    summary = seed()
+    click.echo(summary)
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Site administrator")
+@click.password_option()
+def create_admin_command(email: str, name: str, password: str) -> None:
+    """Create a site administrator, or make an existing account one."""
+    from .services.accounts import create_user
+
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        user = create_user(email=email, password=password, name=name, confirmed=True)
+    user.is_admin = True
+    db.session.commit()
+    click.echo(f"{user.email} is a site administrator.")

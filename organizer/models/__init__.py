@@ -1,0 +1,17 @@
+"""All models, imported here so Alembic and the app see every table."""
+
+from .event import EventCause, Event, EventHost
+from .organization import Invitation, Membership, Organization
+from .signup import Signup
+from .user import User
+
+__all__ = [
+    "Event",
+    "EventCause",
+    "EventHost",
+    "Invitation",
+    "Membership",
+    "Organization",
+    "Signup",
+    "User",
+]

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .organization import Organization
+    from .user import User
+
+STATUS_DRAFT = "draft"
+STATUS_PUBLISHED = "published"
+STATUS_CANCELLED = "cancelled"
+
+VISIBILITY_PUBLIC = "public"
+VISIBILITY_UNLISTED = "unlisted"
+
+LOCATION_PUBLIC = "public"
+LOCATION_CONFIRMED = "confirmed"  # revealed only to confirmed volunteers
+
+
+class Event(db.Model):
+    """An action volunteers show up for."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_listing", "status", "visibility", "starts_at"),
+        CheckConstraint("capacity IS NULL OR capacity >= 1", name="capacity_positive"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    description_md: Mapped[str] = mapped_column(Text, default="")
+    description_html: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    kind: Mapped[str] = mapped_column(String(32), default="other")
+    region: Mapped[str] = mapped_column(String(32))
+    city: Mapped[str] = mapped_column(String(120), default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(String(64))
+    is_online: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    online_url: Mapped[str] = mapped_column(String(500), default="")
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    waitlist_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    approval_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    visibility: Mapped[str] = mapped_column(String(16), default=VISIBILITY_PUBLIC)
+    location_visibility: Mapped[str] = mapped_column(String(16), default=LOCATION_PUBLIC)
+    reveal_hours_before: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=STATUS_DRAFT)
+    # Bumped inside every sign-up transaction: the row write serialises concurrent
+    # sign-ups for one action on PostgreSQL (row lock) and SQLite (write lock) alike.
+    roster_version: Mapped[int] = mapped_column(Integer, default=0)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    cohosts: Mapped[list[EventHost]] = relationship(
+        back_populates="event", cascade="all, delete-orphan"
+    )
+    causes: Mapped[list[EventCause]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="EventCause.cause"
+    )
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def local_start(self) -> datetime:
+        return self.starts_at.astimezone(self.tz)
+
+    @property
+    def local_end(self) -> datetime:
+        return self.ends_at.astimezone(self.tz)
+
+    @property
+    def cause_slugs(self) -> list[str]:
+        return [c.cause for c in self.causes]
+
+    @property
+    def host_organizations(self) -> list[Organization]:
+        return [self.organization, *(h.organization for h in self.cohosts)]
+
+    @property
+    def host_ids(self) -> set[int]:
+        return {self.organization_id, *(h.organization_id for h in self.cohosts)}
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == STATUS_PUBLISHED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == STATUS_CANCELLED
+
+    @property
+    def is_public(self) -> bool:
+        return self.status == STATUS_PUBLISHED and self.visibility == VISIBILITY_PUBLIC
+
+    @property
+    def location_hidden(self) -> bool:
+        return self.location_visibility == LOCATION_CONFIRMED
+
+    def reveal_at(self) -> datetime | None:
+        """When confirmed volunteers may see a hidden location (None: as soon as confirmed)."""
+        if self.reveal_hours_before is None:
+            return None
+        return self.starts_at - timedelta(hours=self.reveal_hours_before)
+
+    @property
+    def public_place(self) -> str:
+        """What anyone may see of where: the city and region, never the address or link."""
+        from ..choices import REGIONS
+
+        region = str(REGIONS.get(self.region, self.region))
+        return f"{self.city}, {region}" if self.city else region
+
+    def __repr__(self) -> str:
+        return f"<Event {self.id} {self.title!r}>"
+
+
+class EventHost(db.Model):
+    """A co-hosting organization, whose organizers manage the action too."""
+
+    __tablename__ = "event_hosts"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+    event: Mapped[Event] = relationship(back_populates="cohosts")
+    organization: Mapped[Organization] = relationship()
+
+
+class EventCause(db.Model):
+    __tablename__ = "event_causes"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    cause: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+    event: Mapped[Event] = relationship(back_populates="causes")

@@ -1,0 +1,84 @@
+"""Request-wide behaviour: error pages in the user's language, health check, template helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from .choices import CAUSES, EVENT_KINDS, REGIONS
+from .extensions import db
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+ERROR_MESSAGES = {
+    400: lambda: _("The request could not be understood. Please check what you entered and try again."),
+    403: lambda: _("You do not have permission to see this page."),
+    404: lambda: _("We could not find that page. It may have been moved or deleted."),
+    405: lambda: _("That action is not possible on this page."),
+    413: lambda: _("What you sent is too large."),
+    429: lambda: _("Too many attempts. Please wait a moment and try again."),
+    500: lambda: _("Something went wrong on our side. Please try again in a moment."),
+    503: lambda: _("The service is briefly unavailable. Please try again in a moment."),
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def render_error(code: int, message: str | None = None):
+    message = message or ERROR_MESSAGES.get(code, ERROR_MESSAGES[500])()
+    if _wants_json():
+        return jsonify({"error": {"status": code, "message": message}}), code
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400, _("Your form expired or was sent from elsewhere. Please reload the page and try again.")
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        return render_error(error.code)
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return render_error(500)
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception:
+            db.session.rollback()
+            return jsonify({"status": "error", "database": "unavailable"}), 503
+        return jsonify({"status": "ok"})
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        return response
+
+    @app.context_processor
+    def inject_vocabularies():
+        return {"EVENT_KINDS": EVENT_KINDS, "CAUSES": CAUSES, "REGIONS": REGIONS}
