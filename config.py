@@ -37,7 +37,9 @@ class Config:
     MAIL_USE_SSL = _bool("MAIL_USE_SSL")
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Organizer <noreply@organizer.local>")
+    MAIL_DEFAULT_SENDER = os.environ.get(
+        "MAIL_DEFAULT_SENDER", "Organizer <noreply@organizer.local>"
+    )
     MAIL_TIMEOUT = 10
 
     REDIS_URL = os.environ.get("REDIS_URL") or None

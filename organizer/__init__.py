@@ -50,7 +50,12 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     database.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(app.root_path, "..", "migrations"),
+        render_as_batch=True,  # SQLite can only ALTER tables by copying them
+    )
     csrf.init_app(app)
     mail.init_app(app)
     i18n.init_app(app)

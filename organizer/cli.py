@@ -31,10 +31,14 @@ def seed_command() -> None:
 def create_admin_command(email: str, name: str, password: str) -> None:
     """Create a site administrator, or make an existing account one."""
     from .services.accounts import create_user
+    from .services.errors import DomainError
 
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None:
-        user = create_user(email=email, password=password, name=name, confirmed=True)
+        try:
+            user = create_user(email=email, password=password, name=name, confirmed=True)
+        except DomainError as exc:
+            raise click.ClickException(str(exc)) from exc
     user.is_admin = True
     db.session.commit()
     click.echo(f"{user.email} is a site administrator.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from html import unescape as html_unescape
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -57,7 +58,8 @@ def build_email(
 def _subject_from(template: str, context: dict) -> str:
     tmpl = current_app.jinja_env.get_template(f"emails/{template}.html")
     ctx = tmpl.new_context(context)
-    return "".join(tmpl.blocks["subject"](ctx)).strip()
+    # The block is HTML (autoescaped: "A &amp; B"); a header is plain text ("A & B").
+    return html_unescape("".join(tmpl.blocks["subject"](ctx))).strip()
 
 
 def send_email(to: str, template: str, locale: str, **kwargs) -> bool:

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from flask import current_app, url_for
-from icalendar import Calendar, Event as IEvent
+from icalendar import Calendar
+from icalendar import Event as IEvent
 
 from .models import Event
 from .models.event import STATUS_CANCELLED

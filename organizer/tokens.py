@@ -1,4 +1,4 @@
-"""Signed, expiring links for emails: confirm address, reset password, manage a sign-up, invitations."""
+"""Signed, expiring links in emails: confirm an address, reset a password, manage a sign-up."""
 
 from __future__ import annotations
 

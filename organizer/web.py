@@ -19,7 +19,9 @@ def now_utc() -> datetime:
 
 
 ERROR_MESSAGES = {
-    400: lambda: _("The request could not be understood. Please check what you entered and try again."),
+    400: lambda: _(
+        "The request could not be understood. Please check what you entered and try again."
+    ),
     403: lambda: _("You do not have permission to see this page."),
     404: lambda: _("We could not find that page. It may have been moved or deleted."),
     405: lambda: _("That action is not possible on this page."),
@@ -45,7 +47,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(
-            400, _("Your form expired or was sent from elsewhere. Please reload the page and try again.")
+            400,
+            _("Your form expired or came from elsewhere. Please reload the page and try again."),
         )
 
     @app.errorhandler(HTTPException)

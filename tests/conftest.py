@@ -13,6 +13,7 @@ from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask import g
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -95,6 +96,11 @@ def mailbox(smtp_server) -> _Mailbox:
     return handler
 
 
+def _fresh_request_globals() -> None:
+    for key in list(g):
+        g.pop(key)
+
+
 @pytest.fixture()
 def app(database_url, smtp_server):
     controller, _ = smtp_server
@@ -106,6 +112,9 @@ def app(database_url, smtp_server):
         MAIL_BACKEND = "smtp"
 
     app = create_app(Config)
+    # The app context below stays open, so every request would share one `g` (Flask-Login's
+    # cached user, Flask-WTF's token) across requests and test clients: give each a clean one.
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
     with app.app_context():
         db.create_all()
         yield app
@@ -129,7 +138,9 @@ def runner(app):
     return app.test_cli_runner()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_token(client, url: str = "/auth/login") -> str:

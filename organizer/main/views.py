@@ -1,8 +1,41 @@
+"""The home page and the site-wide calendar feed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, render_template
+
+from ..events.views import calendar_response
+from ..i18n import select_timezone
+from ..ics import calendar_for
+from ..services import events as event_service
+from ..web import now_utc
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
 def home():
-    return render_template("main/home.html")
+    now = now_utc()
+    this_week, later, counts = event_service.upcoming_sections(now)
+    organizations = event_service.organizations_with_upcoming(now)
+    today = now.astimezone(ZoneInfo(select_timezone())).date()
+    return render_template(
+        "main/home.html",
+        this_week=this_week,
+        later=later,
+        counts=counts,
+        organizations=organizations,
+        week_from=today.isoformat(),
+        week_to=(today + timedelta(days=6)).isoformat(),
+    )
+
+
+@bp.get("/calendar/events.ics")
+def calendar_ics():
+    """Every upcoming public action, for calendar apps; hidden places stay hidden."""
+    now = now_utc()
+    body = calendar_for(event_service.calendar_events(now), now, name="Organizer")
+    return calendar_response(body, "organizer-actions.ics")

@@ -1,6 +1,6 @@
 """All models, imported here so Alembic and the app see every table."""
 
-from .event import EventCause, Event, EventHost
+from .event import Event, EventCause, EventHost
 from .organization import Invitation, Membership, Organization
 from .signup import Signup
 from .user import User

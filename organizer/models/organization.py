@@ -53,7 +53,7 @@ class Membership(db.Model):
 
 
 class Invitation(db.Model):
-    """A pending invitation to co-lead; the emailed link carries a signed id, not a stored secret."""
+    """An invitation to co-lead; the emailed link carries a signed id, not a stored secret."""
 
     __tablename__ = "invitations"
 

@@ -29,3 +29,41 @@ class LastOwnerError(DomainError):
 
 class InvalidTransition(DomainError):
     pass
+
+
+# Input and organizations
+class InvalidInput(DomainError):
+    """Input a form should already have refused: field name -> message in the user's language."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(errors))  # field names: messages are lazy, rendered later
+        self.errors = errors
+
+
+class AlreadyMember(DomainError):
+    pass
+
+
+class InvitationUnavailable(DomainError):
+    """The invitation was revoked, already used by someone else, or sent to another address."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Accounts
+class EmailTaken(DomainError):
+    """Another account already uses this address (compared without regard to case)."""
+
+
+class WrongPassword(DomainError):
+    pass
+
+
+class InvalidAccountData(DomainError):
+    """A value broke an account rule the form should have caught first."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Event, Signup, User
@@ -70,25 +71,30 @@ def places_left(event: Event, confirmed: int) -> int | None:
     return max(event.capacity - confirmed, 0)
 
 
-def closed_reason(event: Event, now: datetime) -> str | None:
-    """Why nobody can sign up right now, or None when sign-ups are open."""
+def closed_reason(event: Event, now: datetime, confirmed: int | None = None) -> str | None:
+    """Why nobody can sign up right now, or None when sign-ups are open.
+
+    Given the number of confirmed places, a full action without a waitlist counts as closed.
+    """
     if event.status == "cancelled":
         return CLOSED_CANCELLED
     if event.status != "published":
         return CLOSED_NOT_PUBLISHED
     if event.ends_at <= now:
         return CLOSED_PAST
+    if confirmed is not None and places_left(event, confirmed) == 0 and not event.waitlist_enabled:
+        return CLOSED_FULL
     return None
 
 
 def _status_for_newcomer(event: Event) -> str:
+    full = event.capacity is not None and confirmed_count(event.id) >= event.capacity
+    if full and not event.waitlist_enabled:
+        # Nobody could be given a place, not even after approval.
+        raise SignupClosed(CLOSED_FULL)
     if event.approval_required:
         return st.PENDING
-    if event.capacity is None or confirmed_count(event.id) < event.capacity:
-        return st.CONFIRMED
-    if event.waitlist_enabled:
-        return st.WAITLISTED
-    raise SignupClosed(CLOSED_FULL)
+    return st.WAITLISTED if full else st.CONFIRMED
 
 
 def sign_up(
@@ -133,14 +139,62 @@ def sign_up(
             signup.created_at = now
             db.session.add(signup)
         db.session.commit()
+    except IntegrityError:
+        # Only reachable if a row was written without taking the roster lock.
+        db.session.rollback()
+        existing = db.session.scalar(
+            select(Signup).where(Signup.event_id == event_id, Signup.email == email)
+        )
+        if existing is None:
+            raise
+        raise AlreadySignedUp(existing) from None
     except Exception:
         db.session.rollback()
         raise
     return signup
 
 
+def find_signup_for_user(event_id: int, user: User | None) -> Signup | None:
+    """The sign-up a logged-in user holds for an action: by account, or by confirmed email."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    mine = Signup.user_id == user.id
+    if user.email_confirmed:
+        mine = or_(mine, Signup.email == user.email.strip().lower())
+    return db.session.scalar(
+        select(Signup)
+        .where(Signup.event_id == event_id, mine)
+        .order_by(Signup.status.in_(st.ACTIVE_STATUSES).desc(), Signup.id)
+        .limit(1)
+    )
+
+
+def waitlist_position(signup: Signup) -> int | None:
+    """1 for the next volunteer to get a place; None when not on the waitlist."""
+    if signup.status != st.WAITLISTED:
+        return None
+    ahead = db.session.scalar(
+        select(func.count())
+        .select_from(Signup)
+        .where(
+            Signup.event_id == signup.event_id,
+            Signup.status == st.WAITLISTED,
+            or_(
+                Signup.queued_at < signup.queued_at,
+                (Signup.queued_at == signup.queued_at) & (Signup.id < signup.id),
+            ),
+        )
+    )
+    return ahead + 1
+
+
 def _fill_from_waitlist(event: Event, now: datetime) -> list[Signup]:
-    """Promote the longest-waiting volunteers into free places; the roster must be locked."""
+    """Promote the longest-waiting volunteers into free places; the roster must be locked.
+
+    Nobody is promoted into an action that is cancelled, unpublished or already over.
+    """
+    if event.status != "published" or event.ends_at <= now:
+        return []
     if event.capacity is None:
         free = None
     else:
@@ -179,7 +233,7 @@ def cancel(signup_id: int, now: datetime) -> RosterChange:
         signup.cancelled_at = now
         signup.updated_at = now
         db.session.flush()
-        promoted = [] if event.is_cancelled else _fill_from_waitlist(event, now)
+        promoted = _fill_from_waitlist(event, now)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -198,6 +252,8 @@ def approve(signup_id: int, now: datetime) -> RosterChange:
         if signup.status not in (st.PENDING, st.DECLINED):
             raise InvalidTransition(signup.status)
         full = event.capacity is not None and confirmed_count(event.id) >= event.capacity
+        if full and not event.waitlist_enabled:
+            raise SignupClosed(CLOSED_FULL)
         signup.status = st.WAITLISTED if full else st.CONFIRMED
         signup.confirmed_at = None if full else now
         signup.queued_at = now
@@ -235,7 +291,7 @@ def fill_after_capacity_change(event_id: int, now: datetime) -> list[Signup]:
     """After an organizer raises the capacity (or removes it), the waitlist moves up."""
     try:
         event = _lock_roster(event_id)
-        promoted = [] if event.is_cancelled else _fill_from_waitlist(event, now)
+        promoted = _fill_from_waitlist(event, now)
         db.session.commit()
     except Exception:
         db.session.rollback()

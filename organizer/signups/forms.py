@@ -1,12 +1,95 @@
+import re
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField, TelField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import EmailField, HiddenField, StringField, TelField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
+
+from ..services.signups import normalize_email
+
+PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{5,40}$")
+
+
+def clean_text(value):
+    """One line of text: control characters dropped, runs of whitespace made one space."""
+    if not isinstance(value, str):
+        return value
+    value = "".join(ch for ch in value if unicodedata.category(ch) != "Cc" or ch in "\t\n\r")
+    return " ".join(value.split())
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def valid_email(form, field) -> None:
+    """The same check the sign-up service applies, so the form and the service never disagree."""
+    if not field.data:
+        return
+    try:
+        normalize_email(field.data)
+    except ValueError:
+        message = _l("Please enter a valid email address, like name@example.org.")
+        raise ValidationError(message) from None
 
 
 class SignupForm(FlaskForm):
     """The guest sign-up form; a logged-in volunteer sends it with their profile filled in."""
 
-    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
-    phone = TelField(_l("Phone (optional)"), validators=[Optional(), Length(max=40)])
+    name = StringField(
+        _l("Your name"),
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Please tell us your name.")),
+            Length(max=120, message=_l("Please keep your name under 120 characters.")),
+        ],
+    )
+    email = EmailField(
+        _l("Email"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Please enter your email address.")),
+            Length(max=254, message=_l("That email address is too long.")),
+            valid_email,
+        ],
+    )
+    phone = TelField(
+        _l("Phone (optional)"),
+        filters=[clean_text],
+        validators=[
+            Optional(),
+            Length(max=40, message=_l("Please keep the phone number under 40 characters.")),
+            Regexp(PHONE_RE, message=_l("Please use digits, spaces, + and - only.")),
+        ],
+    )
+
+
+class ButtonForm(FlaskForm):
+    """A form that is only a button (approve, decline, cancel): its CSRF token is all it carries."""
+
+    q = HiddenField()
+
+
+class AttendanceForm(FlaskForm):
+    value = HiddenField(validators=[DataRequired(), AnyOf(["attended", "no_show", "clear"])])
+    q = HiddenField()
+
+
+class MessageForm(FlaskForm):
+    subject = StringField(
+        _l("Subject"),
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Please write a subject.")),
+            Length(max=150, message=_l("Please keep the subject under 150 characters.")),
+        ],
+    )
+    body = TextAreaField(
+        _l("Message"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Please write a message.")),
+            Length(max=10000, message=_l("Please keep the message under 10,000 characters.")),
+        ],
+    )
