@@ -104,7 +104,12 @@ def test_unconfirmed_volunteers_do_not_see_it(client, auth, setup, status):
 def test_confirmed_volunteer_and_organizers_see_it(client, auth, setup):
     event, online = setup["in_person"], setup["online"]
     auth.login(volunteer_with(event, "confirmed"))
-    assert SECRET_ADDRESS in client.get(f"/events/{event.id}").get_data(as_text=True)
+    # A confirmed volunteer finds the place on their own sign-up page, linked from the action.
+    html = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert_no_secret(html, "the action page")
+    manage_link = re.search(r'<a href="([^"]+)">You are confirmed: the exact place', html)
+    assert manage_link, "no link to the volunteer's own page"
+    assert SECRET_ADDRESS in client.get(manage_link.group(1)).get_data(as_text=True)
     # ...only for the action they are confirmed for.
     assert_no_secret(client.get(f"/events/{online.id}").data, "another action")
     auth.logout()

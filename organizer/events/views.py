@@ -98,7 +98,12 @@ def detail(event_id: int):
     event, can_manage = _visible_event(event_id)
     now = now_utc()
     box = signup_box_context(event)
-    show_location = can_manage or signup_service.can_see_location(event, box["my_signup"], now)
+    # The hidden place itself is only in the volunteer's email and on their own sign-up page;
+    # here a confirmed volunteer gets a link there, so this page stays the same for everyone.
+    show_location = can_manage or not event.location_hidden
+    place_on_my_page = not can_manage and signup_service.can_see_location(
+        event, box["my_signup"], now
+    )
     counts = signup_service.counts_by_event([event.id])[event.id]
     share_url = current_app.config["PUBLIC_URL"] + url_for(".detail", event_id=event.id)
     return render_template(
@@ -106,6 +111,7 @@ def detail(event_id: int):
         **box,
         counts=counts,
         show_location=show_location,
+        place_on_my_page=place_on_my_page,
         share_url=share_url,
         action_form=ConfirmForm(),
         roster_url=url_or_none("signups.roster", event_id=event.id),
