@@ -7,6 +7,7 @@ from datetime import datetime
 from babel.dates import format_date, format_time, get_timezone, get_timezone_location
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from markupsafe import Markup
 
 from ..i18n import current_locale
 from ..models import Event
@@ -92,3 +93,13 @@ def place_text(
     if is_online:
         return f"{_('Online')}: {online_url}" if reveal and online_url else _("Online")
     return f"{address}, {public}" if reveal and address else public
+
+
+def public_place_html(event: Event) -> Markup:
+    """City and region, each isolated so an Arabic city beside an English region reads right."""
+    from ..choices import REGIONS
+
+    region = str(REGIONS.get(event.region, event.region))
+    if not event.city:
+        return Markup("<bdi>{}</bdi>").format(region)
+    return Markup("<bdi>{}</bdi>, <bdi>{}</bdi>").format(event.city, region)

@@ -50,6 +50,7 @@ bp.add_app_template_global(display.availability, "event_availability")
 bp.add_app_template_global(display.zone_city_label, "zone_city_label")
 bp.add_app_template_global(display.when_between, "when_between")
 bp.add_app_template_global(display.place_text, "place_text")
+bp.add_app_template_global(display.public_place_html, "public_place_html")
 
 
 @bp.app_template_global()
