@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from sqlalchemy import func, select
 
 from .extensions import db
-from .models import User
 
 
 def init_app(app: Flask) -> None:
@@ -30,10 +28,10 @@ def seed_command() -> None:
 @click.password_option()
 def create_admin_command(email: str, name: str, password: str) -> None:
     """Create a site administrator, or make an existing account one."""
-    from .services.accounts import create_user
+    from .services.accounts import create_user, find_user_by_email
     from .services.errors import DomainError
 
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    user = find_user_by_email(email)
     if user is None:
         try:
             user = create_user(email=email, password=password, name=name, confirmed=True)

@@ -1,6 +1,9 @@
-"""Engine settings that make SQLite behave under concurrent workers."""
+"""Engine settings that make SQLite behave under concurrent workers, and transactions."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask
 from sqlalchemy import event
@@ -34,3 +37,14 @@ def _is_memory(dbapi_connection) -> bool:
 
 def is_sqlite(engine: Engine | None = None) -> bool:
     return (engine or db.engine).dialect.name == "sqlite"
+
+
+@contextmanager
+def transaction() -> Iterator[None]:
+    """Commit what the block wrote, or roll all of it back (releasing its locks) and re-raise."""
+    try:
+        yield
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise

@@ -1,19 +1,23 @@
-"""Locale choice, right-to-left, and date formatting in an action's own time zone."""
+"""Locale choice, right-to-left, and dates and times on the clock of an action's own zone."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime as babel_format_datetime
-from babel.dates import format_time as babel_format_time
+from babel.dates import format_datetime, get_timezone, get_timezone_location
 from flask import Flask, current_app, g, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .choices import LANGUAGE_NAMES, RTL_LANGUAGES
 from .extensions import babel, db
+
+if TYPE_CHECKING:
+    from .models import Event
 
 LANG_COOKIE = "lang"
 
@@ -50,20 +54,43 @@ def text_direction(locale: str | None = None) -> str:
     return "rtl" if (locale or current_locale()) in RTL_LANGUAGES else "ltr"
 
 
-def format_in_zone(value: datetime, tz: str, fmt: str = "EEEE d MMMM y, HH:mm") -> str:
-    """A UTC instant shown in a named zone, e.g. an action's start in its own time zone."""
-    return babel_format_datetime(value.astimezone(ZoneInfo(tz)), fmt, locale=current_locale())
+# --- dates and times, always in the action's (or organization's) own time zone --------------
+
+DAY = "EEEE d MMMM y"
 
 
-def format_time_in_zone(value: datetime, tz: str) -> str:
-    return babel_format_time(value.astimezone(ZoneInfo(tz)), "HH:mm", locale=current_locale())
+def format_in_zone(value: datetime, tz: str, fmt: str = f"{DAY}, HH:mm") -> str:
+    """One instant on the clock of `tz`, e.g. when a hidden place is revealed."""
+    return format_datetime(value.astimezone(ZoneInfo(tz)), fmt, locale=current_locale())
 
 
-def zone_label(tz: str, at: datetime) -> str:
-    """Short label such as 'Jerusalem time (IST)'."""
-    local = at.astimezone(ZoneInfo(tz))
-    city = tz.rsplit("/", 1)[-1].replace("_", " ")
-    return f"{city} ({local.tzname()})"
+def zone_city(tz: str) -> str:
+    """'Jerusalem', 'ירושלים', 'القدس': the zone's city in the reader's language."""
+    try:
+        return get_timezone_location(get_timezone(tz), locale=current_locale(), return_city=True)
+    except LookupError:
+        return tz
+
+
+def zone_city_label(tz: str) -> str:
+    """'Jerusalem time': which clock the times on the page follow."""
+    return _("%(city)s time", city=zone_city(tz))
+
+
+def when_between(start: datetime, end: datetime, tz: str) -> str:
+    """'Friday 5 December 2026, 13:00–15:00 (Jerusalem time)': a span on the clock of `tz`."""
+    zone = ZoneInfo(tz)
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    if start.date() == end.date():
+        span = f"{format_in_zone(start, tz)}–{format_in_zone(end, tz, 'HH:mm')}"
+    else:
+        span = f"{format_in_zone(start, tz)} – {format_in_zone(end, tz)}"
+    return _("%(when)s (%(zone)s)", when=span, zone=zone_city_label(tz))
+
+
+def event_when(event: Event) -> str:
+    """When an action happens, in its own time zone and saying so: the one wording everywhere."""
+    return when_between(event.starts_at, event.ends_at, event.timezone)
 
 
 def lang_query(args, code: str) -> str:
@@ -95,5 +122,6 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["in_zone"] = format_in_zone
     app.jinja_env.filters["lang_query"] = lang_query
-    app.jinja_env.filters["time_in_zone"] = format_time_in_zone
-    app.jinja_env.globals["zone_label"] = zone_label
+    app.jinja_env.globals.update(
+        event_when=event_when, when_between=when_between, zone_city_label=zone_city_label
+    )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import Response, current_app
 from icalendar import Calendar
 from icalendar import Event as IEvent
 
 from .models import Event
 from .models.event import STATUS_CANCELLED
+from .web import absolute_url
 
 
 def event_uid(event: Event) -> str:
@@ -26,7 +27,7 @@ def _vevent(event: Event, now: datetime, reveal_location: bool) -> IEvent:
     item.add("dtend", event.ends_at)
     item.add("summary", event.title)
     item.add("sequence", event.sequence)
-    url = current_app.config["PUBLIC_URL"] + url_for("events.detail", event_id=event.id)
+    url = absolute_url("events.detail", event_id=event.id)
     item.add("url", url)
     description = event.description_md
     if reveal_location and event.is_online and event.online_url:
@@ -55,3 +56,10 @@ def calendar_for(
     for event in events:
         cal.add_component(_vevent(event, now, reveal_location))
     return cal.to_ical()
+
+
+def calendar_response(body: bytes, filename: str) -> Response:
+    """An .ics file to download; calendar apps can also subscribe to its address."""
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
@@ -12,10 +12,16 @@ from werkzeug.exceptions import HTTPException
 
 from .choices import CAUSES, EVENT_KINDS, REGIONS
 from .extensions import db
+from .services.errors import NotAllowed, NotFound
 
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """PUBLIC_URL and the path: links in emails, calendar files and share buttons."""
+    return current_app.config["PUBLIC_URL"] + url_for(endpoint, **values)
 
 
 ERROR_MESSAGES = {
@@ -57,6 +63,14 @@ def init_app(app: Flask) -> None:
             return error
         return render_error(error.code)
 
+    @app.errorhandler(NotFound)
+    def not_found(error):
+        return render_error(404)
+
+    @app.errorhandler(NotAllowed)
+    def not_allowed(error):
+        return render_error(403)
+
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()
@@ -85,3 +99,5 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def inject_vocabularies():
         return {"EVENT_KINDS": EVENT_KINDS, "CAUSES": CAUSES, "REGIONS": REGIONS}
+
+    app.jinja_env.globals["absolute_url"] = absolute_url

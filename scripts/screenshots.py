@@ -1,6 +1,6 @@
 """Screenshots for the README: run against a server started with `make run` (demo data loaded).
 
-    .venv/bin/python scripts/screenshots.py [http://127.0.0.1:5000]
+.venv/bin/python scripts/screenshots.py [http://127.0.0.1:5000]
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from organizer.extensions import db
 from organizer.models import Event, Membership, Organization, Signup
 
 from . import factories
+from .helpers import text_part
 
 JERUSALEM = ZoneInfo("Asia/Jerusalem")
 
@@ -270,7 +271,7 @@ def test_changing_the_time_emails_every_active_volunteer(client, auth, post_form
         ["dana@example.org", "wait@example.org", "pending@example.org", "he@example.org"]
     )
     (dana,) = mailbox.to(confirmed.email)
-    text = dana.get_body(preferencelist=("plain",)).get_content()
+    text = text_part(dana)
     assert "Changed: Friday vigil" == dana["Subject"]
     assert "17:30–19:00" in text  # the new time, in the action's zone
     assert "13:00–15:00" in text  # and the old one
@@ -279,7 +280,7 @@ def test_changing_the_time_emails_every_active_volunteer(client, auth, post_form
     vevent = Calendar.from_ical(calendar.get_content()).walk("VEVENT")[0]
     assert int(vevent["SEQUENCE"]) == fresh(event).sequence == 1
     (in_hebrew,) = mailbox.to(hebrew.email)
-    assert "ירושלים" in in_hebrew.get_body(preferencelist=("plain",)).get_content()
+    assert "ירושלים" in text_part(in_hebrew)
 
 
 def test_changing_only_the_title_emails_nobody(client, auth, post_form, host, mailbox):
@@ -318,7 +319,7 @@ def test_a_new_hidden_address_reaches_only_confirmed_volunteers(
     mailbox.wait_for(2)
     (to_confirmed,) = mailbox.to(yes.email)
     (to_waiting,) = mailbox.to(wait.email)
-    assert "New Secret 2" in to_confirmed.get_body(preferencelist=("plain",)).get_content()
+    assert "New Secret 2" in text_part(to_confirmed)
     for part in to_waiting.walk():
         if not part.is_multipart():
             content = part.get_content()
@@ -420,7 +421,7 @@ def test_cancel_asks_first_then_emails_every_active_volunteer(
     assert event.status == "cancelled" and event.cancelled_at is not None and event.sequence == 1
     messages = mailbox.wait_for(3)
     assert sorted(m["To"] for m in messages) == sorted(emails)
-    body = messages[0].get_body(preferencelist=("plain",)).get_content()
+    body = text_part(messages[0])
     assert "Police closed the square." in body
     assert messages[0]["Subject"].startswith("Cancelled:")
     html = client.get(f"/events/{event.id}").get_data(as_text=True)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import event as sa_event
-
-from organizer.extensions import db
 
 from . import factories
+from .helpers import count_queries
 
 CARD_LINK = re.compile(r'href="/events/(\d+)" dir="auto"')
 
@@ -21,20 +18,6 @@ def listed_ids(client, query: str = "") -> list[int]:
     response = client.get("/events/" + query)
     assert response.status_code == 200
     return [int(i) for i in CARD_LINK.findall(response.get_data(as_text=True))]
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa_event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", before)
 
 
 @pytest.fixture()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from . import factories
-from .test_events_discovery import _events_with_everything, count_queries
+from .helpers import count_queries
+from .test_events_discovery import _events_with_everything
 
 
 def sections(html: str) -> tuple[str, str]:

@@ -35,7 +35,9 @@ def empty_database_url(database_url, tmp_path):
 
 # SQLite's reflection can't read expression indexes; the test checks that one by hand below.
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
-@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
+@pytest.mark.filterwarnings(
+    "ignore:autogenerate skipping metadata-specified expression-based index"
+)
 def test_migrations_match_models(empty_database_url):
     class Config(TestingConfig):
         SQLALCHEMY_DATABASE_URI = empty_database_url

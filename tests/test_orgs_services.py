@@ -265,6 +265,30 @@ def threaded_app(app, tmp_path):
         db.engine.dispose()
 
 
+def _race(monkeypatch, first: tuple, second: tuple) -> None:
+    """Run two member changes in threads; the first holds the owner lock while the second tries."""
+    locked = threading.Event()
+    real_lock = orgs._lock_owners
+
+    def slow_lock(organization):
+        owners = real_lock(organization)
+        if threading.current_thread().name == "first":
+            locked.set()
+            threading.Event().wait(0.5)  # hold the lock while the other tries
+        return owners
+
+    monkeypatch.setattr(orgs, "_lock_owners", slow_lock)
+    threads = [
+        threading.Thread(target=target, args=args, name=name)
+        for name, (target, args) in (("first", first), ("second", second))
+    ]
+    threads[0].start()
+    assert locked.wait(5)
+    threads[1].start()
+    for thread in threads:
+        thread.join(10)
+
+
 def test_two_owners_stepping_down_at_once_leave_one_owner(threaded_app, monkeypatch):
     """Each owner demotes the other at the same moment: exactly one of them succeeds."""
     with threaded_app.app_context():
@@ -280,17 +304,6 @@ def test_two_owners_stepping_down_at_once_leave_one_owner(threaded_app, monkeypa
             "mb": _owner_membership(org, b).id,
         }
 
-    locked = threading.Event()
-    real_lock = orgs._lock_owners
-
-    def slow_lock(organization):
-        owners = real_lock(organization)
-        if threading.current_thread().name == "first":
-            locked.set()
-            threading.Event().wait(0.5)  # hold the lock while the other tries
-        return owners
-
-    monkeypatch.setattr(orgs, "_lock_owners", slow_lock)
     results: dict[str, str] = {}
 
     def demote(actor: str, target: str) -> None:
@@ -305,13 +318,7 @@ def test_two_owners_stepping_down_at_once_leave_one_owner(threaded_app, monkeypa
             finally:
                 db.session.remove()
 
-    first = threading.Thread(target=demote, args=("a", "mb"), name="first")
-    second = threading.Thread(target=demote, args=("b", "ma"), name="second")
-    first.start()
-    assert locked.wait(5)
-    second.start()
-    first.join(10)
-    second.join(10)
+    _race(monkeypatch, (demote, ("a", "mb")), (demote, ("b", "ma")))
 
     assert results["a"] == "ok"
     assert results["b"] in {"LastOwnerError", "NotAllowed"}  # b is no longer an owner
@@ -339,17 +346,6 @@ def test_two_owners_removing_each_other_at_once(threaded_app, monkeypatch):
             "mb": _owner_membership(org, b).id,
         }
 
-    locked = threading.Event()
-    real_lock = orgs._lock_owners
-
-    def slow_lock(organization):
-        owners = real_lock(organization)
-        if threading.current_thread().name == "first":
-            locked.set()
-            threading.Event().wait(0.5)
-        return owners
-
-    monkeypatch.setattr(orgs, "_lock_owners", slow_lock)
     results: dict[str, str] = {}
 
     def remove(target: str) -> None:
@@ -364,13 +360,7 @@ def test_two_owners_removing_each_other_at_once(threaded_app, monkeypatch):
             finally:
                 db.session.remove()
 
-    first = threading.Thread(target=remove, args=("ma",), name="first")
-    second = threading.Thread(target=remove, args=("mb",), name="second")
-    first.start()
-    assert locked.wait(5)
-    second.start()
-    first.join(10)
-    second.join(10)
+    _race(monkeypatch, (remove, ("ma",)), (remove, ("mb",)))
 
     assert sorted(results.values()) == ["last", "ok"]
     with threaded_app.app_context():

@@ -16,6 +16,7 @@ from organizer.services import orgs
 from organizer.tokens import make_token
 
 from .factories import make_event, make_org, make_signup, make_user, now
+from .helpers import html_part, text_part
 
 NEW_ORG = {
     "name": "Standing Together Haifa",
@@ -43,14 +44,6 @@ def add_member(org, user, role="organizer") -> Membership:
     db.session.add(member)
     db.session.commit()
     return member
-
-
-def text_part(message) -> str:
-    return message.get_body(preferencelist=("plain",)).get_content()
-
-
-def html_part(message) -> str:
-    return message.get_body(preferencelist=("html",)).get_content()
 
 
 # --- creating ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from organizer.extensions import db
 from organizer.models import Signup
 
 from . import factories
+from .helpers import all_text, html_part, ics_attachments, text_part
 
 MANAGE_LINK = re.compile(r"http://localhost(/signups/[A-Za-z0-9_.\-]+)")
 
@@ -28,35 +29,10 @@ def signup_url(event) -> str:
     return f"/events/{event.id}/signup"
 
 
-def text_part(message) -> str:
-    return message.get_body(preferencelist=("plain",)).get_content()
-
-
-def html_part(message) -> str:
-    return message.get_body(preferencelist=("html",)).get_content()
-
-
-def all_text(message) -> str:
-    """Every part decoded (bodies may travel base64-encoded), attachments included."""
-    parts = []
-    for part in message.walk():
-        if part.is_multipart():
-            continue
-        content = part.get_content()
-        parts.append(content.decode("utf-8", "replace") if isinstance(content, bytes) else content)
-    return "\n".join(parts)
-
-
 def manage_path(message) -> str:
     match = MANAGE_LINK.search(text_part(message))
     assert match, "no manage link in the email"
     return match.group(1)
-
-
-def ics_attachments(message) -> list:
-    return [
-        part for part in message.iter_attachments() if part.get_content_type() == "text/calendar"
-    ]
 
 
 @pytest.fixture()

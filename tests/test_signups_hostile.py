@@ -9,6 +9,7 @@ from organizer.extensions import db
 from organizer.models import Signup
 
 from . import factories
+from .helpers import html_part
 
 
 def signup_count() -> int:
@@ -54,7 +55,7 @@ def test_script_in_name_is_stored_as_text_and_escaped(client, post_form, auth, m
     response = post_form(f"/events/{event.id}/signup", {"name": name, "email": "s@example.org"})
     assert response.status_code == 200
     (message,) = mailbox.wait_for(1)
-    html = message.get_body(preferencelist=("html",)).get_content()
+    html = html_part(message)
     assert "<script>" not in html and "&lt;script&gt;" in html
     auth.login(owner)
     roster = client.get(f"/events/{event.id}/roster").get_data(as_text=True)

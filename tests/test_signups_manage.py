@@ -12,7 +12,8 @@ from organizer.services.notifications import manage_token
 from organizer.tokens import make_token
 
 from . import factories
-from .test_signups_guest import all_text, ics_attachments, manage_path, text_part
+from .helpers import all_text, ics_attachments, text_part
+from .test_signups_guest import manage_path
 
 
 def manage_url(signup) -> str:

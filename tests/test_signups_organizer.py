@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event as sa_event
 
 from organizer.extensions import db
 from organizer.models import Signup
 
 from . import factories
-from .test_signups_guest import all_text, ics_attachments, text_part
+from .helpers import all_text, count_queries, html_part, ics_attachments, text_part
 
 
 @pytest.fixture()
@@ -245,20 +243,6 @@ def test_roster_search_by_name(client, auth, setup):
     assert "Nobody matches" in page
 
 
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa_event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", record)
-
-
 def test_roster_runs_the_same_queries_for_3_or_60_volunteers(client, auth, setup):
     event = setup["event"]
     event.capacity = None
@@ -359,7 +343,7 @@ def test_message_goes_to_each_confirmed_volunteer_separately(
         assert message["Cc"] is None and message["Bcc"] is None
         assert "," not in message["To"]
         assert "See you <b>soon</b>!\nLine 2" in text_part(message).replace("\r\n", "\n")
-        html = message.get_body(preferencelist=("html",)).get_content()
+        html = html_part(message)
         assert "See you &lt;b&gt;soon&lt;/b&gt;!" in html
         assert "/signups/" in text_part(message)
     assert mailbox.wait_for(4, timeout=0.3) == messages

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -27,21 +25,8 @@ from wtforms.validators import (
 )
 
 from ..choices import LANGUAGE_NAMES
+from ..forms import one_line, strip
 from ..services import accounts
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def clean_line(value):
-    """One line of text: no control characters (PostgreSQL refuses NUL), no outer spaces."""
-    if isinstance(value, str):
-        return _CONTROL.sub("", value).strip()
-    return value
-
-
-def strip(value):
-    """Outer spaces only: an address with control characters is refused, not repaired."""
-    return value.strip() if isinstance(value, str) else value
 
 
 def _password(label):
@@ -82,7 +67,7 @@ def _email():
 def _name():
     return StringField(
         _l("Your name"),
-        filters=[clean_line],
+        filters=[one_line],
         render_kw={"autocomplete": "name"},
         validators=[DataRequired(), Length(max=accounts.NAME_MAX_LENGTH)],
     )
@@ -146,7 +131,7 @@ class ProfileForm(FlaskForm):
     name = _name()
     phone = TelField(
         _l("Phone (optional)"),
-        filters=[clean_line],
+        filters=[one_line],
         render_kw={"autocomplete": "tel"},
         validators=[
             Optional(),
@@ -160,7 +145,7 @@ class ProfileForm(FlaskForm):
     locale = SelectField(_l("Language"), validate_choice=True)
     timezone = StringField(
         _l("Time zone"),
-        filters=[clean_line],
+        filters=[one_line],
         render_kw={"list": "timezones", "autocomplete": "off"},
         validators=[Optional(), Length(max=64), _known_timezone],
     )

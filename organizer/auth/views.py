@@ -24,7 +24,7 @@ from ..models import User
 from ..services import accounts
 from ..services.errors import EmailTaken, InvalidAccountData, WrongPassword
 from ..tokens import InvalidToken
-from ..web import now_utc
+from ..web import absolute_url, now_utc
 from .forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -70,17 +70,13 @@ def _start_session(user: User, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
-def _absolute(endpoint: str, **values) -> str:
-    return current_app.config["PUBLIC_URL"] + url_for(endpoint, **values)
-
-
 def _send_confirmation(user: User) -> None:
     send_email(
         user.email,
         "confirm_email",
         user.locale or current_locale(),
         user=user,
-        link=_absolute("auth.confirm_email", token=accounts.confirmation_token(user)),
+        link=absolute_url("auth.confirm_email", token=accounts.confirmation_token(user)),
         max_age_days=current_app.config["CONFIRM_EMAIL_MAX_AGE"] // 86400,
     )
 
@@ -91,7 +87,7 @@ def _send_reset(user: User) -> None:
         "reset_password",
         user.locale or current_locale(),
         user=user,
-        link=_absolute("auth.reset_password", token=accounts.reset_token(user)),
+        link=absolute_url("auth.reset_password", token=accounts.reset_token(user)),
         max_age_hours=current_app.config["RESET_PASSWORD_MAX_AGE"] // 3600,
     )
 

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateField,
@@ -29,29 +28,16 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..choices import CAUSES, EVENT_KINDS, LANGUAGE_NAMES, REGIONS
-from ..extensions import db
+from ..forms import multi_line, one_line
 from ..models import Event, Organization
 from ..models import event as ev
-from ..services.events import EventData, EventFilters
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+from ..services import orgs
+from ..services.errors import NotFound
+from ..services.events import EDITABLE_COLUMNS, EventData, EventFilters
 
 MAX_YEARS_AHEAD = 5
 MAX_DURATION = timedelta(days=31)
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
-
-
-def one_line(value: str | None) -> str | None:
-    """No control characters (PostgreSQL refuses NUL) and no line breaks in one-line fields."""
-    if value is None:
-        return None
-    return " ".join(_CONTROL.sub("", value).split())
-
-
-def multi_line(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return _CONTROL.sub("", value).replace("\r\n", "\n").strip()
 
 
 def choices(vocabulary: Mapping[str, object]) -> list[SelectChoice]:
@@ -150,12 +136,11 @@ class EventForm(FlaskForm):
                 ev.LOCATION_CONFIRMED, _("Only confirmed volunteers (the public sees the city)")
             ),
         ]
-        others = db.session.execute(
-            select(Organization.slug, Organization.name)
-            .where(Organization.id != organization.id)
-            .order_by(Organization.name)
-        ).all()
-        self.cohosts.choices = [SelectChoice(slug, name) for slug, name in others]
+        self.cohosts.choices = [
+            SelectChoice(org.slug, org.name)
+            for org in orgs.all_organizations()
+            if org.id != organization.id
+        ]
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -246,35 +231,20 @@ class EventForm(FlaskForm):
 
 
 def form_data_for(event: Event) -> dict:
-    """An existing action as the form shows it: local dates and times in the action's zone."""
+    """An existing action as the form shows it: local dates and times in the action's zone.
+
+    The form takes the columns it has a field for and ignores the others.
+    """
     start, end = event.local_start, event.local_end
-    return {
-        "title": event.title,
-        "language": event.language,
+    return {name: getattr(event, name) for name in EDITABLE_COLUMNS} | {
         "description": event.description_md,
-        "kind": event.kind,
         "causes": event.cause_slugs,
-        "region": event.region,
-        "city": event.city,
         "start_date": start.date(),
         "start_time": start.time().replace(tzinfo=None),
         "end_date": end.date(),
         "end_time": end.time().replace(tzinfo=None),
-        "is_online": event.is_online,
-        "online_url": event.online_url,
-        "address": event.address,
-        "capacity": event.capacity,
-        "waitlist_enabled": event.waitlist_enabled,
-        "approval_required": event.approval_required,
-        "visibility": event.visibility,
-        "location_visibility": event.location_visibility,
-        "reveal_hours_before": event.reveal_hours_before,
         "cohosts": [h.organization.slug for h in event.cohosts],
     }
-
-
-class ConfirmForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
 
 
 class CancelForm(FlaskForm):
@@ -288,6 +258,7 @@ class CancelForm(FlaskForm):
 # --- the listing's filters -------------------------------------------------------------------
 
 FILTER_KEYS = ("q", "org", "cause", "region", "kind", "from", "to", "online")
+MAX_PAGE = 100_000
 
 
 def _clean_arg(args: Mapping[str, str], key: str, max_length: int = 100) -> str:
@@ -309,8 +280,9 @@ def parse_filters(args: Mapping[str, str], timezone: str) -> tuple[EventFilters,
     filters = EventFilters(timezone=timezone, q=_clean_arg(args, "q", 200))
     slug = _clean_arg(args, "org", 64).lower()
     if slug:
-        filters.org = db.session.scalar(select(Organization).where(Organization.slug == slug))
-        if filters.org is None:
+        try:
+            filters.org = orgs.get_organization(slug)
+        except NotFound:
             notes.append(
                 _("We don't know an organization called “%(slug)s”; showing all.", slug=slug)
             )
@@ -340,11 +312,12 @@ def parse_filters(args: Mapping[str, str], timezone: str) -> tuple[EventFilters,
 
 def filter_args(args: Mapping[str, str]) -> dict[str, str]:
     """The filters as given, for links that keep them (pagination, quick filters)."""
-    return {k: _clean_arg(args, k, 200) for k in FILTER_KEYS if _clean_arg(args, k, 200)}
+    return {key: value for key in FILTER_KEYS if (value := _clean_arg(args, key, 200))}
 
 
 def page_number(args: Mapping[str, str]) -> int:
+    """?page= as a number from 1 to MAX_PAGE; anything that is not a number is page 1."""
     value = args.get("page", "1")
-    if not (value.isascii() and value.isdigit()) or len(value) > 9:
-        return 1 if not (value.isascii() and value.isdigit()) else 100_000
-    return max(1, min(int(value), 100_000))
+    if not (value.isascii() and value.isdigit()):
+        return 1
+    return MAX_PAGE if len(value) > 9 else max(1, min(int(value), MAX_PAGE))

@@ -7,9 +7,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template
 
-from ..events.views import calendar_response
 from ..i18n import select_timezone
-from ..ics import calendar_for
+from ..ics import calendar_for, calendar_response
 from ..services import events as event_service
 from ..web import now_utc
 

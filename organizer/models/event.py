@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..choices import REGIONS
 from ..extensions import db
 from .base import UTCDateTime, utcnow
 
@@ -23,6 +24,12 @@ VISIBILITY_UNLISTED = "unlisted"
 
 LOCATION_PUBLIC = "public"
 LOCATION_CONFIRMED = "confirmed"  # revealed only to confirmed volunteers
+
+
+def place_name(city: str, region: str) -> str:
+    """What anyone may see of where: the city and region, never the address or link."""
+    region_label = str(REGIONS.get(region, region))
+    return f"{city}, {region_label}" if city else region_label
 
 
 class Event(db.Model):
@@ -126,11 +133,7 @@ class Event(db.Model):
 
     @property
     def public_place(self) -> str:
-        """What anyone may see of where: the city and region, never the address or link."""
-        from ..choices import REGIONS
-
-        region = str(REGIONS.get(self.region, self.region))
-        return f"{self.city}, {region}" if self.city else region
+        return place_name(self.city, self.region)
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.title!r}>"

@@ -18,7 +18,7 @@ WAITLISTED = "waitlisted"
 PENDING = "pending"  # waiting for an organizer's approval
 DECLINED = "declined"
 CANCELLED = "cancelled"
-STATUSES = (CONFIRMED, WAITLISTED, PENDING, DECLINED, CANCELLED)
+STATUSES = (CONFIRMED, PENDING, WAITLISTED, DECLINED, CANCELLED)  # in the roster's order
 ACTIVE_STATUSES = (CONFIRMED, WAITLISTED, PENDING)
 
 ATTENDED = "attended"

@@ -1,3 +1,5 @@
+"""Organization forms; the organizations service checks every rule again."""
+
 from __future__ import annotations
 
 from zoneinfo import available_timezones
@@ -6,19 +8,23 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Regexp
+from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from ..choices import COMMON_TIMEZONES, LANGUAGE_NAMES
+from ..forms import strip
 from ..models.organization import ROLE_ORGANIZER, ROLE_OWNER
-from ..services.orgs import DESCRIPTION_MAX, NAME_MAX
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from ..services.orgs import DESCRIPTION_MAX, NAME_MAX, slug_problem
 
 
 def _slug_filter(value):
     return value.strip().lower() if isinstance(value, str) else value
+
+
+def valid_slug(form, field) -> None:
+    """The service's own rule, so the form and the service never disagree."""
+    problem = slug_problem(field.data or "")
+    if problem is not None:
+        raise ValidationError(str(problem))
 
 
 def timezone_choices() -> list[SelectChoice]:
@@ -44,10 +50,10 @@ def role_choices() -> list[SelectChoice]:
 
 class OrganizationDetailsForm(FlaskForm):
     name = StringField(
-        _l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=NAME_MAX)]
+        _l("Name"), filters=[strip], validators=[DataRequired(), Length(max=NAME_MAX)]
     )
     description = TextAreaField(
-        _l("Description"), filters=[_strip], validators=[Length(max=DESCRIPTION_MAX)]
+        _l("Description"), filters=[strip], validators=[Length(max=DESCRIPTION_MAX)]
     )
     timezone = SelectField(_l("Time zone"), validators=[DataRequired()])
     default_locale = SelectField(_l("Default language"), validators=[DataRequired()])
@@ -63,14 +69,7 @@ class OrganizationForm(OrganizationDetailsForm):
     slug = StringField(
         _l("Web address"),
         filters=[_slug_filter],
-        validators=[
-            DataRequired(),
-            Length(min=2, max=64),
-            Regexp(
-                r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
-                message=_l("Use lower-case letters (a–z), digits and hyphens."),
-            ),
-        ],
+        validators=[DataRequired(), valid_slug],
     )
     submit = SubmitField(_l("Create organization"))
 
@@ -78,7 +77,7 @@ class OrganizationForm(OrganizationDetailsForm):
 class InviteForm(FlaskForm):
     email = EmailField(
         _l("Email address"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)],
     )
     role = SelectField(_l("Role"), default=ROLE_ORGANIZER, validators=[DataRequired()])
@@ -95,7 +94,3 @@ class RoleForm(FlaskForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.role.choices = role_choices()
-
-
-class ConfirmForm(FlaskForm):
-    """A button that posts: CSRF token only."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -15,15 +14,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import select
 
-from ..extensions import db
+from ..forms import show_errors
 from ..i18n import current_locale
-from ..ics import calendar_for
+from ..ics import calendar_for, calendar_response
 from ..markdown import render_markdown
-from ..models import Invitation, Organization
 from ..services import orgs, permissions
 from ..services.errors import (
     AlreadyMember,
@@ -31,12 +27,10 @@ from ..services.errors import (
     InvalidTransition,
     InvitationUnavailable,
     LastOwnerError,
-    NotAllowed,
 )
 from ..services.signups import counts_by_event
-from ..tokens import InvalidToken, read_token
 from ..web import now_utc
-from .forms import ConfirmForm, InviteForm, OrganizationDetailsForm, OrganizationForm, RoleForm
+from .forms import InviteForm, OrganizationDetailsForm, OrganizationForm, RoleForm
 
 bp = Blueprint("orgs", __name__)
 
@@ -49,38 +43,6 @@ def org_summary(description: str, length: int = 200) -> str:
 
 
 DETAIL_FIELDS = ("name", "description", "timezone", "default_locale")
-
-
-def _org(slug: str) -> Organization:
-    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
-    if org is None:
-        abort(404)
-    return org
-
-
-def _organizer_org(slug: str) -> Organization:
-    org = _org(slug)
-    if not permissions.is_organizer_of(current_user, org):
-        abort(403)
-    return org
-
-
-def _owner_org(slug: str) -> Organization:
-    org = _org(slug)
-    if not permissions.is_owner_of(current_user, org):
-        abort(403)
-    return org
-
-
-def _add_errors(form: FlaskForm, error: InvalidInput) -> None:
-    for name, message in error.errors.items():
-        field = form._fields.get(name)
-        if field is not None:
-            field.errors = [*field.errors, str(message)]
-
-
-def _status(form: FlaskForm) -> int:
-    return 400 if any(f.errors for f in form) else 200
 
 
 @bp.get("/")
@@ -107,16 +69,17 @@ def new():
                 current_user, form.slug.data, **{f: form[f].data for f in DETAIL_FIELDS}
             )
         except InvalidInput as error:
-            _add_errors(form, error)
+            show_errors(form, error)
         else:
             flash(_("Your organization is ready. Post its first action!"), "success")
             return redirect(url_for(".manage", slug=org.slug))
-    return render_template("orgs/new.html", form=form), _status(form)
+    status = 400 if form.is_submitted() else 200
+    return render_template("orgs/new.html", form=form), status
 
 
 @bp.get("/<slug>")
 def public(slug: str):
-    org = _org(slug)
+    org = orgs.get_organization(slug)
     upcoming = orgs.upcoming_public_events(org, now_utc())
     return render_template(
         "orgs/public.html",
@@ -130,21 +93,17 @@ def public(slug: str):
 
 @bp.get("/<slug>/events.ics")
 def feed(slug: str):
-    org = _org(slug)
+    org = orgs.get_organization(slug)
     now = now_utc()
     events = orgs.upcoming_public_events(org, now).events
     body = calendar_for(events, now, reveal_location=False, name=org.name)
-    return Response(
-        body,
-        content_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'inline; filename="{org.slug}.ics"'},
-    )
+    return calendar_response(body, f"{org.slug}.ics")
 
 
 @bp.get("/<slug>/manage")
 @login_required
 def manage(slug: str):
-    org = _organizer_org(slug)
+    org = orgs.organization_for(current_user, slug)
     upcoming, past = orgs.managed_events(org, now_utc())
     return render_template(
         "orgs/manage.html",
@@ -159,20 +118,21 @@ def manage(slug: str):
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
 @login_required
 def edit(slug: str):
-    org = _owner_org(slug)
+    org = orgs.organization_for(current_user, slug, owner=True)
     form = OrganizationDetailsForm(obj=org)
     if form.validate_on_submit():
         try:
             orgs.update_organization(org, current_user, **{f: form[f].data for f in DETAIL_FIELDS})
         except InvalidInput as error:
-            _add_errors(form, error)
+            show_errors(form, error)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for(".manage", slug=org.slug))
-    return render_template("orgs/edit.html", org=org, form=form), _status(form)
+    status = 400 if form.is_submitted() else 200
+    return render_template("orgs/edit.html", org=org, form=form), status
 
 
-def _members_page(org: Organization, invite_form: InviteForm | None = None, status: int = 200):
+def _members_page(org, invite_form: InviteForm | None = None, status: int = 200):
     return render_template(
         "orgs/members.html",
         org=org,
@@ -187,13 +147,13 @@ def _members_page(org: Organization, invite_form: InviteForm | None = None, stat
 @bp.get("/<slug>/members")
 @login_required
 def members(slug: str):
-    return _members_page(_organizer_org(slug))
+    return _members_page(orgs.organization_for(current_user, slug))
 
 
 @bp.post("/<slug>/members/invite")
 @login_required
 def invite(slug: str):
-    org = _owner_org(slug)
+    org = orgs.organization_for(current_user, slug, owner=True)
     form = InviteForm()
     if form.validate_on_submit():
         try:
@@ -201,7 +161,7 @@ def invite(slug: str):
         except AlreadyMember:
             form.email.errors = [_("This person is already a member of the organization.")]
         except InvalidInput as error:
-            _add_errors(form, error)
+            show_errors(form, error)
         else:
             if orgs.send_invitation(invitation):
                 flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
@@ -214,7 +174,7 @@ def invite(slug: str):
 @bp.post("/<slug>/members/<int:membership_id>/role")
 @login_required
 def change_role(slug: str, membership_id: int):
-    org = _owner_org(slug)
+    org = orgs.organization_for(current_user, slug, owner=True)
     form = RoleForm()
     if not form.validate_on_submit():
         abort(400)
@@ -222,10 +182,6 @@ def change_role(slug: str, membership_id: int):
         orgs.change_role(org, membership_id, form.role.data, current_user)
     except LastOwnerError:
         flash(_last_owner_message(), "error")
-    except LookupError:
-        abort(404)
-    except NotAllowed:
-        abort(403)
     else:
         flash(_("Role changed."), "success")
     return redirect(url_for(".members", slug=org.slug))
@@ -234,34 +190,24 @@ def change_role(slug: str, membership_id: int):
 @bp.post("/<slug>/members/<int:membership_id>/remove")
 @login_required
 def remove_member(slug: str, membership_id: int):
-    org = _owner_org(slug)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    org = orgs.organization_for(current_user, slug, owner=True)
     try:
         orgs.remove_member(org, membership_id, current_user)
     except LastOwnerError:
         flash(_last_owner_message(), "error")
-    except LookupError:
-        abort(404)
-    except NotAllowed:
-        abort(403)
-    else:
-        flash(_("Member removed."), "success")
-        if not permissions.is_organizer_of(current_user, org):
-            return redirect(url_for(".mine"))
+        return redirect(url_for(".members", slug=org.slug))
+    flash(_("Member removed."), "success")
+    if not permissions.is_organizer_of(current_user, org):  # they left
+        return redirect(url_for(".mine"))
     return redirect(url_for(".members", slug=org.slug))
 
 
 @bp.post("/<slug>/invitations/<int:invitation_id>/revoke")
 @login_required
 def revoke_invitation(slug: str, invitation_id: int):
-    org = _owner_org(slug)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    org = orgs.organization_for(current_user, slug, owner=True)
     try:
         orgs.revoke_invitation(org, invitation_id, current_user, now_utc())
-    except LookupError:
-        abort(404)
     except InvalidTransition:
         flash(_("This invitation was already accepted."), "error")
     else:
@@ -275,11 +221,11 @@ def _last_owner_message() -> str:
 
 INVITATION_PROBLEMS = {
     # reason: (status, message)
-    "invalid": (
+    orgs.INVITATION_INVALID: (
         400,
         lambda: _("This invitation link is not valid. Check that you copied the whole link."),
     ),
-    "expired": (
+    orgs.INVITATION_EXPIRED: (
         410,
         lambda: _("This invitation link has expired. Ask the organization to invite you again."),
     ),
@@ -298,36 +244,20 @@ INVITATION_PROBLEMS = {
 }
 
 
-def _invitation_problem(reason: str, invitation: Invitation | None = None):
-    status, message = INVITATION_PROBLEMS[reason]
-    return render_template("orgs/invitation.html", invitation=invitation, problem=message()), status
-
-
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str):
-    max_age = current_app.config["INVITATION_MAX_AGE"]
     try:
-        invitation_id = read_token("invitation", token, max_age=max_age)
-    except InvalidToken as error:
-        return _invitation_problem("expired" if error.expired else "invalid")
-    invitation = (
-        db.session.get(Invitation, invitation_id) if isinstance(invitation_id, int) else None
-    )
-    if invitation is None:
-        abort(404)
-    if invitation.revoked_at is not None:
-        return _invitation_problem(orgs.INVITATION_REVOKED, invitation)
-    if not current_user.is_authenticated:
-        return render_template("orgs/invitation.html", invitation=invitation, problem=None)
-    form = ConfirmForm()
-    try:
-        if form.validate_on_submit():
+        invitation = orgs.invitation_from_token(token)
+        if not current_user.is_authenticated:
+            return render_template("orgs/invitation.html", invitation=invitation, problem=None)
+        if request.method == "POST":
             orgs.accept_invitation(invitation.id, current_user, now_utc())
             flash(_("Welcome to %(name)s!", name=invitation.organization.name), "success")
             return redirect(url_for(".manage", slug=invitation.organization.slug))
         member = orgs.check_invitation(invitation, current_user)
     except InvitationUnavailable as error:
-        return _invitation_problem(error.reason, invitation)
+        status, message = INVITATION_PROBLEMS[error.reason]
+        return render_template("orgs/invitation.html", problem=message()), status
     return render_template(
-        "orgs/invitation.html", invitation=invitation, problem=None, member=member, form=form
+        "orgs/invitation.html", invitation=invitation, problem=None, member=member
     )

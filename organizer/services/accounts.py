@@ -41,7 +41,10 @@ RESET_PURPOSE = "reset-password"
 
 
 def normalize_email(address: str) -> str:
-    """Lower-cased, syntax checked only (no DNS lookups); raises InvalidAccountData."""
+    """Lower-cased, syntax checked only (no DNS: sign-ups must work offline and fast).
+
+    Raises InvalidAccountData, a ValueError.
+    """
     if not isinstance(address, str) or len(address) > EMAIL_MAX_LENGTH:
         raise InvalidAccountData("email", "too long")
     try:

@@ -6,7 +6,11 @@ class DomainError(Exception):
 
 
 class NotAllowed(DomainError):
-    pass
+    """The user may not do this here (a 403 page)."""
+
+
+class NotFound(DomainError, LookupError):
+    """No such thing, or one the user may not know exists (a 404 page)."""
 
 
 class AlreadySignedUp(DomainError):
@@ -28,7 +32,11 @@ class LastOwnerError(DomainError):
 
 
 class InvalidTransition(DomainError):
-    pass
+    """The thing is in a state (e.g. "cancelled", "past") from which this change is impossible."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(state)
+        self.state = state
 
 
 # Input and organizations
@@ -61,7 +69,7 @@ class WrongPassword(DomainError):
     pass
 
 
-class InvalidAccountData(DomainError):
+class InvalidAccountData(DomainError, ValueError):
     """A value broke an account rule the form should have caught first."""
 
     def __init__(self, field: str, message: str) -> None:

@@ -6,28 +6,29 @@ or place, a cancellation, a promotion from the waitlist after the capacity went 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..choices import CAUSES, EVENT_KINDS, REGIONS
-from ..email import Attachment, build_email, send_many
 from ..extensions import db
-from ..ics import calendar_for
 from ..markdown import render_markdown
 from ..models import Event, EventCause, EventHost, Organization, Signup, User
 from ..models import event as ev
-from ..models import signup as st
+from . import notifications, permissions
 from . import signups as signup_service
-from .errors import InvalidInput, InvalidTransition
+from .errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 
+# The action's own columns an organizer edits (causes and co-hosts are rows of their own).
+EDITABLE_COLUMNS = (
+    "title", "description_md", "language", "kind", "region", "city", "starts_at", "ends_at",
+    "is_online", "address", "online_url", "capacity", "waitlist_enabled", "approval_required",
+    "visibility", "location_visibility", "reveal_hours_before",
+)  # fmt: skip
 # What volunteers are told about when it changes: when and where.
 TIME_FIELDS = ("starts_at", "ends_at")
 PLACE_FIELDS = ("address", "online_url", "is_online", "city", "region")
@@ -182,39 +183,24 @@ def create_event(org: Organization, author: User | None, data: EventData, now: d
     event.cohosts = []
     _apply(event, data, cohosts)
     db.session.add(event)
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    db.session.commit()
     return event
 
 
 def _snapshot(event: Event) -> dict[str, object]:
-    return {
-        "title": event.title,
-        "description_md": event.description_md,
-        "language": event.language,
-        "kind": event.kind,
-        "region": event.region,
-        "city": event.city,
-        "starts_at": event.starts_at,
-        "ends_at": event.ends_at,
-        "is_online": event.is_online,
-        "address": event.address,
-        "online_url": event.online_url,
-        "capacity": event.capacity,
-        "waitlist_enabled": event.waitlist_enabled,
-        "approval_required": event.approval_required,
-        "visibility": event.visibility,
-        "location_visibility": event.location_visibility,
-        "reveal_hours_before": event.reveal_hours_before,
+    return {name: getattr(event, name) for name in EDITABLE_COLUMNS} | {
         "causes": sorted(event.cause_slugs),
         "cohosts": sorted(
             h.organization_id if h.organization_id is not None else h.organization.id
             for h in event.cohosts
         ),
     }
+
+
+def _new_version(event: Event, now: datetime) -> None:
+    """Calendars replace their copy of an action when its SEQUENCE goes up."""
+    event.sequence += 1
+    event.updated_at = now
 
 
 def _to_minute(value: datetime) -> datetime:
@@ -224,7 +210,7 @@ def _to_minute(value: datetime) -> datetime:
 def update_event(event: Event, data: EventData, now: datetime) -> EventChanges:
     """Save an edit; volunteers hear about a new time or place, the waitlist moves up."""
     if event.is_cancelled:
-        raise InvalidTransition("cancelled")
+        raise InvalidTransition(ev.STATUS_CANCELLED)
     _check_vocabulary(data)
     cohosts = _resolve_cohosts(event.organization, data.cohost_slugs)
     # Forms work to the minute: an unchanged minute keeps the stored instant (and stays quiet).
@@ -242,40 +228,37 @@ def update_event(event: Event, data: EventData, now: datetime) -> EventChanges:
     if not changes.any:
         db.session.rollback()
         return changes
-    event.sequence = (event.sequence or 0) + 1
-    event.updated_at = now
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    _new_version(event, now)
+    db.session.commit()
 
     if event.is_published and (changes.time_changed or changes.place_changed):
-        changes.notified = _notify_volunteers(event, "event_changed", now, changes=changes)
-    old_capacity = before["capacity"]
-    if (
-        event.is_published
-        and old_capacity is not None
-        and (
-            event.capacity is None or event.capacity > old_capacity  # type: ignore[operator]
+        changes.notified = notifications.notify_volunteers(
+            event, "event_changed", now, changes=changes
         )
-    ):
+    old_capacity = before["capacity"]
+    more_places = old_capacity is not None and (
+        event.capacity is None or event.capacity > old_capacity  # type: ignore[operator]
+    )
+    if event.is_published and more_places:
         changes.promoted = signup_service.fill_after_capacity_change(event.id, now)
-        if changes.promoted:
-            _notify_promoted(changes.promoted)
+        notifications.notify_promoted(changes.promoted, now)
     return changes
+
+
+def _move(event: Event, expected: str, status: str, now: datetime) -> None:
+    """Change the status of an action that is not over yet, if it is `expected`."""
+    if event.status != expected:
+        raise InvalidTransition(event.status)
+    if event.ends_at <= now:
+        raise InvalidTransition("past")
+    event.status = status
+    _new_version(event, now)
 
 
 def publish_event(event: Event, now: datetime) -> Event:
     """Make a draft visible (and open for sign-ups)."""
-    if event.status != ev.STATUS_DRAFT:
-        raise InvalidTransition(event.status)
-    if event.ends_at <= now:
-        raise InvalidTransition("past")
-    event.status = ev.STATUS_PUBLISHED
+    _move(event, ev.STATUS_DRAFT, ev.STATUS_PUBLISHED, now)
     event.published_at = now
-    event.updated_at = now
-    event.sequence = (event.sequence or 0) + 1
     db.session.commit()
     return event
 
@@ -285,16 +268,10 @@ def cancel_event(event: Event, now: datetime, message: str = "") -> int:
 
     Returns how many volunteers were emailed.
     """
-    if event.status != ev.STATUS_PUBLISHED:
-        raise InvalidTransition(event.status)
-    if event.ends_at <= now:
-        raise InvalidTransition("past")
-    event.status = ev.STATUS_CANCELLED
+    _move(event, ev.STATUS_PUBLISHED, ev.STATUS_CANCELLED, now)
     event.cancelled_at = now
-    event.updated_at = now
-    event.sequence = (event.sequence or 0) + 1
     db.session.commit()
-    return _notify_volunteers(event, "event_cancelled", now, message=message.strip())
+    return notifications.notify_volunteers(event, "event_cancelled", now, message=message.strip())
 
 
 def delete_draft(event: Event) -> None:
@@ -303,69 +280,6 @@ def delete_draft(event: Event) -> None:
         raise InvalidTransition(event.status)
     db.session.delete(event)
     db.session.commit()
-
-
-# --- telling volunteers ----------------------------------------------------------------------
-
-
-@contextmanager
-def _url_context() -> Iterator[None]:
-    """url_for needs a request; commands and tests may call services without one."""
-    if has_request_context():
-        yield
-    else:
-        with current_app.test_request_context():
-            yield
-
-
-def _active_signups(event_id: int) -> list[Signup]:
-    return list(
-        db.session.scalars(
-            select(Signup)
-            .where(Signup.event_id == event_id, Signup.status.in_(st.ACTIVE_STATUSES))
-            .order_by(Signup.id)
-        )
-    )
-
-
-def _notify_volunteers(event: Event, template: str, now: datetime, **context) -> int:
-    signups = _active_signups(event.id)
-    if not signups:
-        return 0
-    from .notifications import manage_url  # the sign-ups area's signed "see or cancel" link
-
-    messages = []
-    with _url_context():
-        base = current_app.config["PUBLIC_URL"]
-        event_url = base + url_for("events.detail", event_id=event.id)
-        listing_url = base + url_for("events.index")
-        for signup in signups:
-            can_see = signup_service.can_see_location(event, signup, now)
-            ics = calendar_for([event], now, reveal_location=can_see)
-            messages.append(
-                build_email(
-                    signup.email,
-                    template,
-                    signup.locale,
-                    attachments=[Attachment("action.ics", ics, "text/calendar")],
-                    event=event,
-                    signup=signup,
-                    can_see_location=can_see,
-                    event_url=event_url,
-                    listing_url=listing_url,
-                    manage_url=manage_url(signup),
-                    **context,
-                )
-            )
-    return send_many(messages)
-
-
-def _notify_promoted(promoted: list[Signup]) -> None:
-    """Volunteers who moved up from the waitlist get the full details, like a new sign-up."""
-    from .notifications import notify_promoted
-
-    with _url_context():
-        notify_promoted(promoted)
 
 
 # --- finding ---------------------------------------------------------------------------------
@@ -513,6 +427,26 @@ def calendar_events(now: datetime, limit: int = 1000) -> list[Event]:
 
 def load_event(event_id: int) -> Event | None:
     return db.session.scalar(select(Event).where(Event.id == event_id).options(*card_options()))
+
+
+def visible_event(event_id: int, user) -> Event:
+    """The action; a draft exists only for those who may manage it (NotFound for the rest)."""
+    event = load_event(event_id)
+    if event is None or (
+        event.status == ev.STATUS_DRAFT and not permissions.can_manage_event(user, event)
+    ):
+        raise NotFound(event_id)
+    return event
+
+
+def managed_event(event_id: int, user) -> Event:
+    """The action if `user` organizes one of its hosts: NotAllowed, or NotFound for a draft."""
+    event = load_event(event_id)
+    if event is None:
+        raise NotFound(event_id)
+    if not permissions.can_manage_event(user, event):
+        raise NotFound(event_id) if event.status == ev.STATUS_DRAFT else NotAllowed()
+    return event
 
 
 def organizations_with_upcoming(now: datetime, limit: int = 12) -> list[tuple[Organization, int]]:

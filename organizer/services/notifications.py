@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, has_request_context
 from sqlalchemy import select
 
 from ..email import Attachment, build_email, send_email, send_many
@@ -18,8 +18,8 @@ from ..extensions import db
 from ..ics import calendar_for
 from ..models import Event, Signup
 from ..models import signup as st
-from ..tokens import make_token
-from ..web import now_utc
+from ..tokens import InvalidToken, make_token, read_token
+from ..web import absolute_url, now_utc
 from .signups import can_see_location, waitlist_position
 
 MANAGE_PURPOSE = "signup-manage"
@@ -28,6 +28,15 @@ MANAGE_PURPOSE = "signup-manage"
 def manage_token(signup: Signup) -> str:
     """The signed token that lets a volunteer see or cancel their sign-up without an account."""
     return make_token(MANAGE_PURPOSE, signup.id)
+
+
+def signup_from_token(token: str) -> Signup | None:
+    """The sign-up a manage link points to; None for a tampered link or a deleted sign-up."""
+    try:
+        signup_id = read_token(MANAGE_PURPOSE, token)
+    except InvalidToken:
+        return None
+    return db.session.get(Signup, signup_id) if isinstance(signup_id, int) else None
 
 
 @contextmanager
@@ -40,13 +49,9 @@ def _url_context() -> Iterator[None]:
         yield
 
 
-def _absolute(endpoint: str, **values) -> str:
-    return current_app.config["PUBLIC_URL"] + url_for(endpoint, **values)
-
-
 def manage_url(signup: Signup) -> str:
     with _url_context():
-        return _absolute("signups.manage", token=manage_token(signup))
+        return absolute_url("signups.manage", token=manage_token(signup))
 
 
 def _context(signup: Signup, now: datetime) -> dict:
@@ -65,14 +70,14 @@ def _context(signup: Signup, now: datetime) -> dict:
             and reveal_at is not None
         ),
         "reveal_at": reveal_at,
-        "manage_url": _absolute("signups.manage", token=manage_token(signup)),
-        "event_url": _absolute("events.detail", event_id=event.id),
+        "manage_url": manage_url(signup),
+        "event_url": absolute_url("events.detail", event_id=event.id),
         "waitlist_position": waitlist_position(signup),
     }
 
 
-def _calendar(signup: Signup, now: datetime) -> Attachment:
-    event = signup.event
+def _calendar(event: Event, signup: Signup, now: datetime) -> Attachment:
+    """The action for the volunteer's calendar, with the hidden place once they may see it."""
     content = calendar_for([event], now, reveal_location=can_see_location(event, signup, now))
     return Attachment(f"action-{event.id}.ics", content, "text/calendar")
 
@@ -80,7 +85,7 @@ def _calendar(signup: Signup, now: datetime) -> Attachment:
 def _send(signup: Signup, template: str, now: datetime | None, with_calendar: bool) -> bool:
     now = now or now_utc()
     with _url_context():
-        attachments = [_calendar(signup, now)] if with_calendar else []
+        attachments = [_calendar(signup.event, signup, now)] if with_calendar else []
         return send_email(
             signup.email,
             template,
@@ -121,31 +126,58 @@ def notify_declined(signup: Signup, now: datetime | None = None) -> bool:
     return _send(signup, "signup_declined", now, with_calendar=False)
 
 
-def message_volunteers(event: Event, subject: str, body: str, now: datetime | None = None) -> int:
-    """An organizer's message to every confirmed volunteer: one email each, one SMTP connection.
+def _signups_of(event: Event, statuses: Iterable[str]) -> list[Signup]:
+    return list(
+        db.session.scalars(
+            select(Signup)
+            .where(Signup.event_id == event.id, Signup.status.in_(statuses))
+            .order_by(Signup.id)
+        )
+    )
 
-    Returns how many were handed to the mail server.
-    """
-    now = now or now_utc()
-    signups = db.session.scalars(
-        select(Signup)
-        .where(Signup.event_id == event.id, Signup.status == st.CONFIRMED)
-        .order_by(Signup.id)
-    ).all()
+
+def _email_each(
+    event: Event, statuses: Iterable[str], template: str, now: datetime, calendar: bool, **context
+) -> int:
+    """One email to each volunteer of `event` in `statuses`, all over one SMTP connection;
+    returns how many the mail server took."""
     with _url_context():
+        event_url = absolute_url("events.detail", event_id=event.id)
+        listing_url = absolute_url("events.index")
         messages = [
             build_email(
                 signup.email,
-                "volunteer_message",
+                template,
                 signup.locale,
-                subject=subject,
-                message_subject=subject,
-                body=body,
-                signup=signup,
+                attachments=[_calendar(event, signup, now)] if calendar else [],
                 event=event,
-                manage_url=_absolute("signups.manage", token=manage_token(signup)),
-                event_url=_absolute("events.detail", event_id=event.id),
+                signup=signup,
+                show_place=can_see_location(event, signup, now),
+                event_url=event_url,
+                listing_url=listing_url,
+                manage_url=manage_url(signup),
+                **context,
             )
-            for signup in signups
+            for signup in _signups_of(event, statuses)
         ]
     return send_many(messages)
+
+
+def notify_volunteers(event: Event, template: str, now: datetime, **context) -> int:
+    """Tell every volunteer still holding a place, spot or request that the action changed or
+    was cancelled, with the calendar file that updates it."""
+    return _email_each(event, st.ACTIVE_STATUSES, template, now, calendar=True, **context)
+
+
+def message_volunteers(event: Event, subject: str, body: str) -> int:
+    """An organizer's message to every confirmed volunteer, each in an email of their own."""
+    return _email_each(
+        event,
+        [st.CONFIRMED],
+        "volunteer_message",
+        now_utc(),
+        calendar=False,
+        subject=subject,
+        message_subject=subject,
+        body=body,
+    )

@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from zoneinfo import available_timezones
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -21,12 +21,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..choices import LANGUAGE_NAMES
+from ..database import is_sqlite, transaction
 from ..email import send_email
 from ..extensions import db
 from ..models import Event, Invitation, Membership, Organization, User
 from ..models.organization import ROLE_OWNER, ROLES
-from ..tokens import make_token
+from ..tokens import InvalidToken, make_token, read_token
+from ..web import absolute_url
 from . import events, permissions
+from .accounts import find_user_by_email, normalize_email
 from .errors import (
     AlreadyMember,
     InvalidInput,
@@ -34,9 +37,9 @@ from .errors import (
     InvitationUnavailable,
     LastOwnerError,
     NotAllowed,
+    NotFound,
 )
 from .events import EventFilters, EventPage
-from .signups import normalize_email
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])$")  # 2 to 64 characters
 # Path segments under /orgs/ and names people would mistake for the site itself.
@@ -52,6 +55,8 @@ NAME_MAX = 120
 DESCRIPTION_MAX = 5000
 PUBLIC_EVENTS_LIMIT = 100
 
+INVITATION_INVALID = "invalid"
+INVITATION_EXPIRED = "expired"
 INVITATION_REVOKED = "revoked"
 INVITATION_USED = "used"
 INVITATION_WRONG_USER = "wrong_user"
@@ -90,7 +95,7 @@ def slug_problem(slug: str) -> str | None:
     """Why a slug can't be used (format or reserved), or None; uniqueness is checked on write."""
     if not SLUG_RE.match(slug):
         return _l(
-            "Use 2 to 64 lower-case letters (a–z), digits and hyphens, "
+            "Use between 2 and 64 lower-case letters (a–z), digits and hyphens, "
             "starting and ending with a letter or digit."
         )
     if slug in RESERVED_SLUGS:
@@ -152,6 +157,22 @@ def update_organization(
     return org
 
 
+def get_organization(slug: str) -> Organization:
+    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
+    if org is None:
+        raise NotFound(slug)
+    return org
+
+
+def organization_for(user: User, slug: str, *, owner: bool = False) -> Organization:
+    """The organization if `user` is one of its organizers (its owners, with `owner`)."""
+    org = get_organization(slug)
+    allowed = permissions.is_owner_of if owner else permissions.is_organizer_of
+    if not allowed(user, org):
+        raise NotAllowed()
+    return org
+
+
 def organizations_of(user: User) -> list[tuple[Organization, str]]:
     """The user's organizations with their role, by name."""
     rows = db.session.execute(
@@ -169,6 +190,13 @@ def all_organizations() -> list[Organization]:
             select(Organization).order_by(func.lower(Organization.name), Organization.id)
         )
     )
+
+
+def hosts_for(user: User) -> list[Organization]:
+    """The organizations `user` may post actions for: theirs, or every one for an admin."""
+    if user.is_admin:
+        return all_organizations()
+    return [org for org, _role in organizations_of(user)]
 
 
 def upcoming_public_events(
@@ -226,10 +254,6 @@ def _check_role(role: str) -> None:
         raise InvalidInput({"role": _l("Choose a role from the list.")})
 
 
-def _user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
-
-
 def invite(org: Organization, email: str, role: str, invited_by: User, now: datetime) -> Invitation:
     """Invite a co-lead by email; inviting a pending address again reuses its invitation."""
     if not permissions.is_owner_of(invited_by, org):
@@ -239,7 +263,7 @@ def invite(org: Organization, email: str, role: str, invited_by: User, now: date
         email = normalize_email(email)
     except ValueError as exc:
         raise InvalidInput({"email": _l("Enter a valid email address.")}) from exc
-    existing_user = _user_by_email(email)
+    existing_user = find_user_by_email(email)
     if existing_user is not None and permissions.membership(existing_user, org) is not None:
         raise AlreadyMember()
     invitation = db.session.scalar(
@@ -266,17 +290,15 @@ def invitation_token(invitation: Invitation) -> str:
 
 def invitation_locale(invitation: Invitation) -> str:
     """The invitee's own language when they have an account, else the organization's."""
-    user = _user_by_email(invitation.email)
+    user = find_user_by_email(invitation.email)
     if user is not None and user.locale in LANGUAGE_NAMES:
         return user.locale
     return invitation.organization.default_locale
 
 
 def send_invitation(invitation: Invitation) -> bool:
-    """Email the signed link; needs an app context for url_for."""
-    accept_url = current_app.config["PUBLIC_URL"] + url_for(
-        "orgs.accept_invitation", token=invitation_token(invitation)
-    )
+    """Email the signed link; needs a request context for url_for."""
+    accept_url = absolute_url("orgs.accept_invitation", token=invitation_token(invitation))
     locale = invitation_locale(invitation)
     with force_locale(locale):  # built here, unescaped: a name like "A & B" stays as typed
         subject = gettext("Invitation to co-lead %(name)s", name=invitation.organization.name)
@@ -291,6 +313,25 @@ def send_invitation(invitation: Invitation) -> bool:
         accept_url=accept_url,
         valid_days=current_app.config["INVITATION_MAX_AGE"] // (24 * 3600),
     )
+
+
+def invitation_from_token(token: str) -> Invitation:
+    """The invitation a link points to while it may still be used (InvitationUnavailable)."""
+    try:
+        invitation_id = read_token(
+            "invitation", token, max_age=current_app.config["INVITATION_MAX_AGE"]
+        )
+    except InvalidToken as error:
+        reason = INVITATION_EXPIRED if error.expired else INVITATION_INVALID
+        raise InvitationUnavailable(reason) from error
+    invitation = None
+    if isinstance(invitation_id, int):
+        invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None:
+        raise NotFound(invitation_id)
+    if invitation.revoked_at is not None:
+        raise InvitationUnavailable(INVITATION_REVOKED)
+    return invitation
 
 
 def check_invitation(invitation: Invitation, user: User) -> Membership | None:
@@ -309,7 +350,7 @@ def accept_invitation(invitation_id: int, user: User, now: datetime) -> Membersh
     """Make the invitee a member; accepting again returns the membership they already have."""
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None:
-        raise LookupError(invitation_id)
+        raise NotFound(invitation_id)
     member = check_invitation(invitation, user)
     if member is None:
         member = Membership(
@@ -335,7 +376,7 @@ def revoke_invitation(
         raise NotAllowed()
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.organization_id != org.id:
-        raise LookupError(invitation_id)
+        raise NotFound(invitation_id)
     if invitation.accepted_at is not None:
         raise InvalidTransition("accepted")
     if invitation.revoked_at is None:
@@ -347,7 +388,7 @@ def revoke_invitation(
 def _lock_owners(org: Organization) -> list[Membership]:
     """Lock the organization's owner memberships for this transaction and return them fresh."""
     owner_rows = (Membership.organization_id == org.id, Membership.role == ROLE_OWNER)
-    if db.session.get_bind().dialect.name == "sqlite":
+    if is_sqlite():
         db.session.execute(
             update(Membership)
             .where(*owner_rows)
@@ -373,33 +414,25 @@ def _locked_target(org: Organization, membership_id: int, acting_user: User) -> 
         raise NotAllowed()
     target = db.session.get(Membership, membership_id, populate_existing=True)
     if target is None or target.organization_id != org.id:
-        raise LookupError(membership_id)
+        raise NotFound(membership_id)
     return owners, target
 
 
 def remove_member(org: Organization, membership_id: int, acting_user: User) -> None:
     """Owners remove a co-lead (themselves included) unless they are the last owner."""
-    try:
+    with transaction():
         owners, target = _locked_target(org, membership_id, acting_user)
         if target.role == ROLE_OWNER and len(owners) <= 1:
             raise LastOwnerError()
         db.session.delete(target)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 def change_role(org: Organization, membership_id: int, role: str, acting_user: User) -> Membership:
     """Owners make a co-lead an owner or an organizer; the last owner stays owner."""
     _check_role(role)
-    try:
+    with transaction():
         owners, target = _locked_target(org, membership_id, acting_user)
         if target.role == ROLE_OWNER and role != ROLE_OWNER and len(owners) <= 1:
             raise LastOwnerError()
         target.role = role
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return target

@@ -1,39 +1,33 @@
 """Sign-ups: capacity, waitlist, approval and promotion, safe under concurrent requests.
 
-Every operation that changes who holds a place starts with `_lock_roster`, a write to the
-action's row. On PostgreSQL that takes the row lock (like SELECT ... FOR UPDATE); on SQLite,
-where FOR UPDATE does nothing, the first write of a transaction takes the database's write
-lock. Either way concurrent sign-ups for one action run one after another, and the count of
-confirmed places read after the lock is the truth.
+Every operation that changes who holds a place runs in `_roster_transaction`, which starts
+with `_lock_roster`, a write to the action's row. On PostgreSQL that takes the row lock (like
+SELECT ... FOR UPDATE); on SQLite, where FOR UPDATE does nothing, the first write of a
+transaction takes the database's write lock. Either way concurrent sign-ups for one action
+run one after another, and the count of confirmed places read after the lock is the truth.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..database import transaction
 from ..extensions import db
 from ..models import Event, Signup, User
 from ..models import signup as st
-from .errors import AlreadySignedUp, InvalidTransition, SignupClosed
+from .accounts import normalize_email
+from .errors import AlreadySignedUp, InvalidTransition, NotFound, SignupClosed
 
 CLOSED_NOT_PUBLISHED = "not_published"
 CLOSED_CANCELLED = "cancelled"
 CLOSED_PAST = "past"
 CLOSED_FULL = "full"
-
-
-def normalize_email(address: str) -> str:
-    """Lower-cased, validated syntax only (no DNS: sign-ups must work offline and fast)."""
-    try:
-        result = validate_email(address.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from exc
-    return result.normalized.lower()
 
 
 @dataclass
@@ -53,16 +47,43 @@ def _lock_roster(event_id: int) -> Event:
     )
     event = db.session.get(Event, event_id, populate_existing=True)
     if event is None:
-        raise LookupError(event_id)
+        raise NotFound(event_id)
     return event
 
 
-def confirmed_count(event_id: int) -> int:
+@contextmanager
+def _roster_transaction(event_id: int) -> Iterator[Event]:
+    """The action with its roster locked; commits at the end, rolls back on any error."""
+    with transaction():
+        yield _lock_roster(event_id)
+
+
+@contextmanager
+def _signup_transaction(signup_id: int) -> Iterator[tuple[Signup, Event]]:
+    """The same for one sign-up, read again once its action's roster is locked."""
+    signup = db.session.get(Signup, signup_id)
+    if signup is None:
+        raise NotFound(signup_id)
+    with _roster_transaction(signup.event_id) as event:
+        db.session.refresh(signup)
+        yield signup, event
+
+
+def _count(event_id: int, statuses: Iterable[str]) -> int:
     return db.session.scalar(
         select(func.count())
         .select_from(Signup)
-        .where(Signup.event_id == event_id, Signup.status == st.CONFIRMED)
+        .where(Signup.event_id == event_id, Signup.status.in_(statuses))
     )
+
+
+def confirmed_count(event_id: int) -> int:
+    return _count(event_id, [st.CONFIRMED])
+
+
+def active_count(event_id: int) -> int:
+    """Volunteers still holding a place, a waitlist spot or a request for approval."""
+    return _count(event_id, st.ACTIVE_STATUSES)
 
 
 def places_left(event: Event, confirmed: int) -> int | None:
@@ -76,9 +97,9 @@ def closed_reason(event: Event, now: datetime, confirmed: int | None = None) -> 
 
     Given the number of confirmed places, a full action without a waitlist counts as closed.
     """
-    if event.status == "cancelled":
+    if event.is_cancelled:
         return CLOSED_CANCELLED
-    if event.status != "published":
+    if not event.is_published:
         return CLOSED_NOT_PUBLISHED
     if event.ends_at <= now:
         return CLOSED_PAST
@@ -87,13 +108,11 @@ def closed_reason(event: Event, now: datetime, confirmed: int | None = None) -> 
     return None
 
 
-def _status_for_newcomer(event: Event) -> str:
-    full = event.capacity is not None and confirmed_count(event.id) >= event.capacity
+def _place_or_waitlist(event: Event) -> str:
+    """A place while one is free, else the waitlist; SignupClosed when full without one."""
+    full = places_left(event, confirmed_count(event.id)) == 0
     if full and not event.waitlist_enabled:
-        # Nobody could be given a place, not even after approval.
-        raise SignupClosed(CLOSED_FULL)
-    if event.approval_required:
-        return st.PENDING
+        raise SignupClosed(CLOSED_FULL)  # nobody could be given a place, not even after approval
     return st.WAITLISTED if full else st.CONFIRMED
 
 
@@ -109,49 +128,49 @@ def sign_up(
 ) -> Signup:
     """Take a place, a waitlist spot or a request for approval; commits.
 
-    Raises AlreadySignedUp when the address already holds an active sign-up (or was
-    declined), SignupClosed when the action does not take sign-ups.
+    The sign-up is linked to `user` (the one logged in) only when the address is theirs: they
+    may be signing up someone else. Raises AlreadySignedUp when the address already holds an
+    active sign-up (or was declined), SignupClosed when the action does not take sign-ups.
     """
     email = normalize_email(email)
+    if user is not None and user.email.strip().lower() != email:
+        user = None
     try:
-        event = _lock_roster(event_id)
-        reason = closed_reason(event, now)
-        if reason:
-            raise SignupClosed(reason)
-        existing = db.session.scalar(
-            select(Signup).where(Signup.event_id == event_id, Signup.email == email)
-        )
-        if existing is not None and existing.status != st.CANCELLED:
-            raise AlreadySignedUp(existing)
-        status = _status_for_newcomer(event)
-        signup = existing or Signup(event_id=event_id, email=email)
-        signup.name = name.strip()
-        signup.phone = (phone or "").strip()
-        signup.locale = locale
-        signup.user_id = user.id if user is not None else signup.user_id
-        signup.status = status
-        signup.attendance = None
-        signup.queued_at = now
-        signup.updated_at = now
-        signup.cancelled_at = None
-        signup.confirmed_at = now if status == st.CONFIRMED else None
-        if existing is None:
-            signup.created_at = now
+        with _roster_transaction(event_id) as event:
+            reason = closed_reason(event, now)
+            if reason:
+                raise SignupClosed(reason)
+            existing = _signup_by_email(event_id, email)
+            if existing is not None and existing.status != st.CANCELLED:
+                raise AlreadySignedUp(existing)
+            status = _place_or_waitlist(event)
+            if event.approval_required:
+                status = st.PENDING
+            signup = existing or Signup(event_id=event_id, email=email, created_at=now)
+            signup.name = name.strip()
+            signup.phone = (phone or "").strip()
+            signup.locale = locale
+            signup.user_id = user.id if user is not None else signup.user_id
+            signup.status = status
+            signup.attendance = None
+            signup.queued_at = now
+            signup.updated_at = now
+            signup.cancelled_at = None
+            signup.confirmed_at = now if status == st.CONFIRMED else None
             db.session.add(signup)
-        db.session.commit()
     except IntegrityError:
         # Only reachable if a row was written without taking the roster lock.
-        db.session.rollback()
-        existing = db.session.scalar(
-            select(Signup).where(Signup.event_id == event_id, Signup.email == email)
-        )
+        existing = _signup_by_email(event_id, email)
         if existing is None:
             raise
         raise AlreadySignedUp(existing) from None
-    except Exception:
-        db.session.rollback()
-        raise
     return signup
+
+
+def _signup_by_email(event_id: int, email: str) -> Signup | None:
+    return db.session.scalar(
+        select(Signup).where(Signup.event_id == event_id, Signup.email == email)
+    )
 
 
 def find_signup_for_user(event_id: int, user: User | None) -> Signup | None:
@@ -167,6 +186,29 @@ def find_signup_for_user(event_id: int, user: User | None) -> Signup | None:
         .order_by(Signup.status.in_(st.ACTIVE_STATUSES).desc(), Signup.id)
         .limit(1)
     )
+
+
+def signup_on(event: Event, signup_id: int) -> Signup:
+    """A sign-up of this action (NotFound for another action's: organizers manage their own)."""
+    signup = db.session.get(Signup, signup_id)
+    if signup is None or signup.event_id != event.id:
+        raise NotFound(signup_id)
+    return signup
+
+
+def roster(event_id: int, q: str = "") -> list[Signup]:
+    """Everyone on the roster in one query: confirmed first, each group in waitlist order;
+    `q` keeps those whose name or email contains it."""
+    order = case({status: i for i, status in enumerate(st.STATUSES)}, value=Signup.status)
+    query = select(Signup).where(Signup.event_id == event_id)
+    if q:
+        query = query.where(
+            or_(
+                Signup.name.icontains(q, autoescape=True),
+                Signup.email.icontains(q, autoescape=True),
+            )
+        )
+    return list(db.session.scalars(query.order_by(order, Signup.queued_at, Signup.id)))
 
 
 def waitlist_position(signup: Signup) -> int | None:
@@ -193,21 +235,17 @@ def _fill_from_waitlist(event: Event, now: datetime) -> list[Signup]:
 
     Nobody is promoted into an action that is cancelled, unpublished or already over.
     """
-    if event.status != "published" or event.ends_at <= now:
+    if not event.is_published or event.ends_at <= now:
         return []
-    if event.capacity is None:
-        free = None
-    else:
-        free = event.capacity - confirmed_count(event.id)
-        if free <= 0:
-            return []
+    free = places_left(event, confirmed_count(event.id))
+    if free == 0:
+        return []
     query = (
         select(Signup)
         .where(Signup.event_id == event.id, Signup.status == st.WAITLISTED)
         .order_by(Signup.queued_at, Signup.id)
+        .limit(free)
     )
-    if free is not None:
-        query = query.limit(free)
     promoted = list(db.session.scalars(query))
     for signup in promoted:
         signup.status = st.CONFIRMED
@@ -218,61 +256,32 @@ def _fill_from_waitlist(event: Event, now: datetime) -> list[Signup]:
 
 def cancel(signup_id: int, now: datetime) -> RosterChange:
     """The volunteer gives up their place (or waitlist spot); the next in line moves up."""
-    try:
-        signup = db.session.get(Signup, signup_id)
-        if signup is None:
-            raise LookupError(signup_id)
-        event = _lock_roster(signup.event_id)
-        db.session.refresh(signup)
-        if signup.status == st.CANCELLED:
-            db.session.rollback()
-            return RosterChange(signup)
-        if signup.status == st.DECLINED:
-            raise InvalidTransition("declined")
+    with _signup_transaction(signup_id) as (signup, event):
+        if signup.status in (st.CANCELLED, st.DECLINED):
+            raise InvalidTransition(signup.status)
         signup.status = st.CANCELLED
         signup.cancelled_at = now
         signup.updated_at = now
         db.session.flush()
         promoted = _fill_from_waitlist(event, now)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return RosterChange(signup, promoted)
 
 
 def approve(signup_id: int, now: datetime) -> RosterChange:
     """An organizer accepts a pending volunteer: a place if one is free, else the waitlist."""
-    try:
-        signup = db.session.get(Signup, signup_id)
-        if signup is None:
-            raise LookupError(signup_id)
-        event = _lock_roster(signup.event_id)
-        db.session.refresh(signup)
+    with _signup_transaction(signup_id) as (signup, event):
         if signup.status not in (st.PENDING, st.DECLINED):
             raise InvalidTransition(signup.status)
-        full = event.capacity is not None and confirmed_count(event.id) >= event.capacity
-        if full and not event.waitlist_enabled:
-            raise SignupClosed(CLOSED_FULL)
-        signup.status = st.WAITLISTED if full else st.CONFIRMED
-        signup.confirmed_at = None if full else now
+        signup.status = _place_or_waitlist(event)
+        signup.confirmed_at = now if signup.status == st.CONFIRMED else None
         signup.queued_at = now
         signup.updated_at = now
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return RosterChange(signup)
 
 
 def decline(signup_id: int, now: datetime) -> RosterChange:
     """An organizer turns a request down; a freed place goes to the waitlist."""
-    try:
-        signup = db.session.get(Signup, signup_id)
-        if signup is None:
-            raise LookupError(signup_id)
-        event = _lock_roster(signup.event_id)
-        db.session.refresh(signup)
+    with _signup_transaction(signup_id) as (signup, event):
         if signup.status in (st.DECLINED, st.CANCELLED):
             raise InvalidTransition(signup.status)
         was_confirmed = signup.status == st.CONFIRMED
@@ -280,23 +289,13 @@ def decline(signup_id: int, now: datetime) -> RosterChange:
         signup.updated_at = now
         db.session.flush()
         promoted = _fill_from_waitlist(event, now) if was_confirmed else []
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return RosterChange(signup, promoted)
 
 
 def fill_after_capacity_change(event_id: int, now: datetime) -> list[Signup]:
     """After an organizer raises the capacity (or removes it), the waitlist moves up."""
-    try:
-        event = _lock_roster(event_id)
-        promoted = _fill_from_waitlist(event, now)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return promoted
+    with _roster_transaction(event_id) as event:
+        return _fill_from_waitlist(event, now)
 
 
 def set_attendance(signup: Signup, attendance: str | None, now: datetime) -> Signup:

@@ -1,26 +1,18 @@
+"""Sign-up forms; the sign-ups service checks every rule again."""
+
+from __future__ import annotations
+
 import re
-import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, StringField, TelField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
-from ..services.signups import normalize_email
+from ..forms import multi_line, one_line, strip
+from ..services.accounts import normalize_email
 
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{5,40}$")
-
-
-def clean_text(value):
-    """One line of text: control characters dropped, runs of whitespace made one space."""
-    if not isinstance(value, str):
-        return value
-    value = "".join(ch for ch in value if unicodedata.category(ch) != "Cc" or ch in "\t\n\r")
-    return " ".join(value.split())
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def valid_email(form, field) -> None:
@@ -39,7 +31,7 @@ class SignupForm(FlaskForm):
 
     name = StringField(
         _l("Your name"),
-        filters=[clean_text],
+        filters=[one_line],
         validators=[
             DataRequired(_l("Please tell us your name.")),
             Length(max=120, message=_l("Please keep your name under 120 characters.")),
@@ -56,7 +48,7 @@ class SignupForm(FlaskForm):
     )
     phone = TelField(
         _l("Phone (optional)"),
-        filters=[clean_text],
+        filters=[one_line],
         validators=[
             Optional(),
             Length(max=40, message=_l("Please keep the phone number under 40 characters.")),
@@ -65,21 +57,14 @@ class SignupForm(FlaskForm):
     )
 
 
-class ButtonForm(FlaskForm):
-    """A form that is only a button (approve, decline, cancel): its CSRF token is all it carries."""
-
-    q = HiddenField()
-
-
 class AttendanceForm(FlaskForm):
     value = HiddenField(validators=[DataRequired(), AnyOf(["attended", "no_show", "clear"])])
-    q = HiddenField()
 
 
 class MessageForm(FlaskForm):
     subject = StringField(
         _l("Subject"),
-        filters=[clean_text],
+        filters=[one_line],
         validators=[
             DataRequired(_l("Please write a subject.")),
             Length(max=150, message=_l("Please keep the subject under 150 characters.")),
@@ -87,7 +72,7 @@ class MessageForm(FlaskForm):
     )
     body = TextAreaField(
         _l("Message"),
-        filters=[strip],
+        filters=[multi_line],
         validators=[
             DataRequired(_l("Please write a message.")),
             Length(max=10000, message=_l("Please keep the message under 10,000 characters.")),
