@@ -25,6 +25,9 @@ def _database_url(default: str) -> str:
     return url
 
 
+INSECURE_KEYS = frozenset({"", "dev-only-not-secret"})
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{BASE_DIR / 'instance' / 'organizer.db'}")
@@ -78,6 +81,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    REQUIRE_SECRET_KEY = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"

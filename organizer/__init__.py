@@ -7,7 +7,7 @@ import os
 
 from flask import Flask
 
-from config import CONFIGS, Config
+from config import CONFIGS, INSECURE_KEYS, Config
 
 from .extensions import babel, csrf, db, login_manager, mail, migrate
 
@@ -24,9 +24,14 @@ def create_app(config_name_or_object: str | type | None = None) -> Flask:
         app.config["MAIL_BACKEND"] = (
             "smtp" if app.config["MAIL_SERVER"] else "organizer.mail_log.EmailBackend"
         )
+    if app.config.get("REQUIRE_SECRET_KEY") and app.config["SECRET_KEY"] in INSECURE_KEYS:
+        raise RuntimeError("Set SECRET_KEY: the default would let anyone forge logins and links.")
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO)
 
+    from .web import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     register_extensions(app)
     register_blueprints(app)
     from . import cli, web

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from email.utils import make_msgid
 from html import unescape as html_unescape
+from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -47,12 +50,17 @@ def build_email(
         body=text,
         from_email=current_app.config["MAIL_DEFAULT_SENDER"],
         to=[to],
-        headers=headers or {},
+        headers={"Message-ID": make_msgid(domain=_mail_domain()), **(headers or {})},
     )
     message.attach_alternative(html, "text/html")
     for item in attachments:
         message.attach(item.filename, item.content, item.mimetype)
     return message
+
+
+def _mail_domain() -> str:
+    """Message-IDs name the site, not the machine that happened to send them."""
+    return urlsplit(current_app.config["PUBLIC_URL"]).hostname or "organizer.local"
 
 
 def _subject_from(template: str, context: dict) -> str:
@@ -74,12 +82,21 @@ def send_email(to: str, template: str, locale: str, **kwargs) -> bool:
 
 
 def send_many(messages: list[EmailMultiAlternatives]) -> int:
-    """Send several messages over one SMTP connection."""
+    """Send several messages over one SMTP connection; returns how many were accepted.
+
+    Each message is handed over on its own, so one refused address (or a connection dropped
+    half-way) is counted exactly and does not hide the ones already delivered.
+    """
     if not messages:
         return 0
+    sent = 0
     try:
         with mail.get_connection() as connection:
-            return connection.send_messages(messages) or 0
+            for message in messages:
+                try:
+                    sent += connection.send_messages([message]) or 0
+                except smtplib.SMTPRecipientsRefused:
+                    log.warning("Recipient refused: %s", ", ".join(message.to))
     except Exception:
-        log.exception("Could not send %d emails", len(messages))
-        return 0
+        log.exception("Could not send %d of %d emails", len(messages) - sent, len(messages))
+    return sent

@@ -21,6 +21,9 @@ Demo logins (one shared password, `organize-demo-2026`):
 | emma@demo.organizer       | Emma Lindqvist  | Sumud Fields (organizer)                     |
 | admin@demo.organizer      | Demo Admin      | site administrator                           |
 | volunteer@demo.organizer  | Maya Stein      | volunteer with three sign-ups                |
+
+Shared Hope has asked the Two Languages Parents' Network to co-host its memorial: Dana or Jamil
+see the request, with Accept and Decline, on their organization's manage page.
 """
 
 from __future__ import annotations
@@ -36,7 +39,14 @@ from .extensions import db
 from .markdown import render_markdown
 from .models import Event, EventCause, EventHost, Membership, Organization, Signup, User
 from .models import signup as st
-from .models.event import LOCATION_CONFIRMED, LOCATION_PUBLIC, STATUS_DRAFT, STATUS_PUBLISHED
+from .models.event import (
+    COHOST_ACCEPTED,
+    COHOST_PENDING,
+    LOCATION_CONFIRMED,
+    LOCATION_PUBLIC,
+    STATUS_DRAFT,
+    STATUS_PUBLISHED,
+)
 from .models.organization import ROLE_ORGANIZER, ROLE_OWNER
 
 DEMO_PASSWORD = "organize-demo-2026"  # noqa: S105 - published demo credential, see README
@@ -84,7 +94,8 @@ class ActionSeed:
     approval: bool = False
     hidden: bool = False
     reveal_hours_before: int | None = None
-    cohosts: tuple[str, ...] = ()
+    cohosts: tuple[str, ...] = ()  # accepted
+    pending_cohosts: tuple[str, ...] = ()  # asked, not yet answered
     visibility: str = "public"
     status: str = STATUS_PUBLISHED
     confirmed: int = 0
@@ -432,6 +443,7 @@ Bring a friend from the other community.""",
     ActionSeed(
         org="shared-hope",
         cohosts=("common-road",),
+        pending_cohosts=("two-languages-parents",),  # Dana sees it on her organization's page
         title="טקס הזיכרון המשותף — שידור מקוון",
         language="he",
         kind="memorial",
@@ -1245,13 +1257,20 @@ def seed(now: datetime | None = None) -> str:
             published_at=posted if published else None,
         )
         event.causes = [EventCause(cause=c) for c in spec.causes]
-        event.cohosts = [EventHost(organization=orgs[slug]) for slug in spec.cohosts]
+        asked = {"requested_by": owners[spec.org], "requested_at": posted}
+        event.cohosts = [
+            EventHost(organization=orgs[slug], status=COHOST_ACCEPTED, responded_at=posted, **asked)
+            for slug in spec.cohosts
+        ] + [
+            EventHost(organization=orgs[slug], status=COHOST_PENDING, **asked)
+            for slug in spec.pending_cohosts
+        ]
         signups = _guest_signups(spec, event, 7 * i, posted, users[VOLUNTEER_EMAIL])
         db.session.add(event)
         db.session.add_all(signups)
         db.session.flush()
         event_ids.append(event.id)
-        created += 1 + len(spec.causes) + len(spec.cohosts) + len(signups)
+        created += 1 + len(spec.causes) + len(event.cohosts) + len(signups)
 
     signup_count = db.session.scalar(
         select(func.count()).select_from(Signup).where(Signup.event_id.in_(event_ids))

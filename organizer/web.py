@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from .choices import CAUSES, EVENT_KINDS, REGIONS
 from .extensions import db
@@ -49,7 +50,28 @@ def render_error(code: int, message: str | None = None):
     return render_template("errors/error.html", code=code, message=message), code
 
 
+class BoundedIntConverter(IntegerConverter):
+    """Ids beyond what the databases can store are simply not found (404), never a 500."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _has_nul(values) -> bool:
+    return any("\x00" in value for _, value in values)
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_bytes():
+        """No text anyone types contains NUL; PostgreSQL refuses it, so say 400 up front."""
+        if "\x00" in request.path or _has_nul(request.args.items(multi=True)):
+            return render_error(400)
+        if request.method == "POST" and _has_nul(request.form.items(multi=True)):
+            return render_error(400)
+        return None
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(

@@ -65,6 +65,7 @@ def make_event(
     duration: timedelta = timedelta(hours=2),
     causes: tuple[str, ...] = ("peace",),
     cohosts: tuple[Organization, ...] = (),
+    pending_cohosts: tuple[Organization, ...] = (),
     **kwargs,
 ) -> Event:
     n = next(_seq)
@@ -87,7 +88,10 @@ def make_event(
         **kwargs,
     )
     event.causes = [EventCause(cause=c) for c in causes]
-    event.cohosts = [EventHost(organization=o) for o in cohosts]
+    # `cohosts` accepted already; `pending_cohosts` asked and not yet answered.
+    event.cohosts = [EventHost(organization=o, status="accepted") for o in cohosts] + [
+        EventHost(organization=o, status="pending") for o in pending_cohosts
+    ]
     db.session.add(event)
     db.session.commit()
     return event

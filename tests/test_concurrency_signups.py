@@ -249,5 +249,7 @@ def test_same_email_in_parallel_keeps_one_signup(server):
     results = _post_all(f"{server.base_url}/events/{event_id}/signup", forms)
 
     assert Counter(code for code, _ in results) == {200: 10}
-    assert sum("already signed up" in body for _, body in results) == 9
+    # Guests are never told on the page that an address was already signed up (only its inbox
+    # is), so all ten pages read alike.
+    assert len({body for _, body in results}) == 1
     assert server.statuses(event_id) == {"confirmed": 1}

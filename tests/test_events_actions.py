@@ -352,24 +352,33 @@ def test_raising_capacity_promotes_the_waitlist(client, auth, post_form, host, m
     assert len(mailbox.wait_for(2, timeout=0.5)) == 1
 
 
-def test_lowering_capacity_keeps_confirmed_places(client, auth, post_form, host):
-    event = published(host, capacity=3)
+def test_capacity_cannot_go_below_the_confirmed_places(client, auth, post_form, host):
+    event = published(host, capacity=5)
     signups = [factories.make_signup(event, "confirmed") for _ in range(3)]
     auth.login(host["owner"])
     day = event.local_start.date().isoformat()
-    post_form(
-        f"/events/{event.id}/edit",
-        event_form(
-            capacity="1",
-            start_date=day,
-            end_date=day,
-            start_time=event.local_start.strftime("%H:%M"),
-            end_time=event.local_end.strftime("%H:%M"),
-        ),
+    same_time = {
+        "start_date": day,
+        "end_date": day,
+        "start_time": event.local_start.strftime("%H:%M"),
+        "end_time": event.local_end.strftime("%H:%M"),
+    }
+    response = post_form(
+        f"/events/{event.id}/edit", event_form(capacity="1", title="Renamed", **same_time)
     )
-    db.session.expire_all()
-    assert fresh(event).capacity == 1
+    assert response.status_code == 400
+    assert (
+        "3 volunteers are already confirmed; the capacity can&#39;t be lower. "
+        "Cancel sign-ups from the roster first." in response.get_data(as_text=True)
+    )
+    # Nothing written: neither the capacity nor the rest of the edit.
+    assert fresh(event).capacity == 5 and fresh(event).title != "Renamed"
+    assert fresh(event).sequence == 0
     assert {db.session.get(Signup, s.id).status for s in signups} == {"confirmed"}
+    # Down to exactly the places taken is fine.
+    response = post_form(f"/events/{event.id}/edit", event_form(capacity="3", **same_time))
+    assert response.status_code == 302
+    assert fresh(event).capacity == 3
 
 
 def test_new_form_says_which_clock_the_times_follow(client, auth, host):

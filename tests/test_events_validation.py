@@ -55,7 +55,7 @@ HOSTILE = [
     ({"cohosts": ["no-such-org"]}, "not a valid choice"),
     ({"cohosts": ["host"]}, "not a valid choice"),
     ({"title": ""}, "This field is required."),
-    ({"title": "   \x00  "}, "This field is required."),
+    ({"title": "   \x00  "}, "could not be understood"),  # NUL never comes from typing
     ({"title": "x" * 201}, "Field cannot be longer than 200 characters."),
     ({"description": "x" * 20001}, "Field cannot be longer than 20000 characters."),
     ({"address": ""}, "Please give the address or meeting point."),
@@ -122,7 +122,7 @@ def test_script_in_title_is_escaped_and_in_description_sanitized(client, auth, p
 def test_control_characters_are_dropped(client, auth, post_form, owner):
     auth.login(owner)
     response = post_form(
-        "/events/new?org=host", event_form(title="Vigil\x00 at\r\n the\x07 square", city="Yafo\x00")
+        "/events/new?org=host", event_form(title="Vigil at\r\n the\x07 square", city="Yafo\x1b")
     )
     assert response.status_code == 302
     event = db.session.scalars(select(Event)).one()

@@ -16,7 +16,10 @@ HOSTILE_QUERIES = [
     "?lang=xx&next=https://evil.example",
 ]
 
-ARG_VALUES = {"int": ["999999", "0"], "default": ["no-such-thing", "%3Cscript%3E", "x" * 300]}
+ARG_VALUES = {
+    "int": ["999999", "0", "2147483648", "99999999999999999999"],
+    "default": ["no-such-thing", "%3Cscript%3E", "x" * 300, "a%00b"],
+}
 
 
 def _urls_for(rule: Rule) -> list[str]:

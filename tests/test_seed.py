@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash
 from organizer import seed as demo
 from organizer.choices import CAUSES, EVENT_KINDS, LANGUAGE_NAMES, REGIONS
 from organizer.extensions import db
-from organizer.models import Event, Membership, Organization, Signup, User
+from organizer.models import Event, EventHost, Membership, Organization, Signup, User
 from organizer.models import signup as st
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -210,3 +210,13 @@ def test_actions_cohosted_by_two_organizations(seeded):
     assert len(cohosted) >= 2
     for event in cohosted:
         assert len(event.host_ids) == 2
+
+
+def test_one_cohost_request_waits_for_an_answer(seeded):
+    rows = db.session.scalars(select(EventHost)).all()
+    pending = [h for h in rows if h.status == "pending"]
+    assert len(pending) == 1
+    assert pending[0].organization.slug == "two-languages-parents"
+    assert pending[0].organization_id not in pending[0].event.host_ids
+    assert all(h.requested_by_id and h.requested_at for h in rows)
+    assert all(h.responded_at for h in rows if h.status == "accepted")

@@ -114,9 +114,14 @@ class EventForm(FlaskForm):
         timezone: str,
         now: datetime,
         original_start: datetime | None = None,
+        can_choose_cohosts: bool = True,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if not can_choose_cohosts:
+            # A co-host's organizers edit the action but not who hosts it: whatever they
+            # send for the field is never read.
+            del self.cohosts
         self.timezone = timezone
         self.now = now
         self.original_start = original_start
@@ -136,11 +141,16 @@ class EventForm(FlaskForm):
                 ev.LOCATION_CONFIRMED, _("Only confirmed volunteers (the public sees the city)")
             ),
         ]
-        self.cohosts.choices = [
-            SelectChoice(org.slug, org.name)
-            for org in orgs.all_organizations()
-            if org.id != organization.id
-        ]
+        if self.cohosts is not None:
+            self.cohosts.choices = [
+                SelectChoice(org.slug, org.name)
+                for org in orgs.all_organizations()
+                if org.id != organization.id
+            ]
+
+    def cohost_slugs(self) -> list[str] | None:
+        """The co-hosts asked for; None when the co-host list is not this user's to change."""
+        return None if self.cohosts is None else list(self.cohosts.data or [])
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -226,7 +236,7 @@ class EventForm(FlaskForm):
             visibility=self.visibility.data,
             location_visibility=self.location_visibility.data,
             reveal_hours_before=self.reveal_hours_before.data if hidden else None,
-            cohost_slugs=list(self.cohosts.data or []),
+            cohost_slugs=self.cohost_slugs(),
         )
 
 
@@ -243,7 +253,7 @@ def form_data_for(event: Event) -> dict:
         "start_time": start.time().replace(tzinfo=None),
         "end_date": end.date(),
         "end_time": end.time().replace(tzinfo=None),
-        "cohosts": [h.organization.slug for h in event.cohosts],
+        "cohosts": [h.organization.slug for h in event.cohosts],  # asked and accepted
     }
 
 

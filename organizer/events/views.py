@@ -12,7 +12,7 @@ from ..i18n import select_timezone
 from ..ics import calendar_for, calendar_response
 from ..models.event import STATUS_DRAFT
 from ..services import events as service
-from ..services import orgs
+from ..services import orgs, permissions
 from ..services import signups as signup_service
 from ..services.errors import InvalidInput, InvalidTransition
 from ..signups.views import signup_box_context
@@ -93,10 +93,12 @@ def new():
         try:
             author = current_user._get_current_object()
             event = service.create_event(org, author, form.to_data(), now)
+            hosts = service.set_cohosts(event, form.cohost_slugs(), author, now)
         except InvalidInput as error:
             show_errors(form, error)
         else:
             flash(_("Saved as a draft. Check it, then publish it when you're ready."), "success")
+            _flash_cohosts(hosts)
             return redirect(url_for(".detail", event_id=event.id))
     status = 400 if form.is_submitted() else 200
     return render_template("events/form.html", form=form, org=org, event=None), status
@@ -116,19 +118,38 @@ def edit(event_id: int):
         timezone=event.timezone,
         now=now,
         original_start=event.starts_at,
+        can_choose_cohosts=permissions.can_change_cohosts(current_user, event),
     )
     if form.validate_on_submit():
         try:
             changes = service.update_event(event, form.to_data(), now)
+            user = current_user._get_current_object()
+            hosts = service.set_cohosts(event, form.cohost_slugs(), user, now)
         except InvalidInput as error:
             show_errors(form, error)
         else:
-            flash(_edit_message(changes), "success")
+            if changes.any or not hosts.any:
+                flash(_edit_message(changes), "success")
+            _flash_cohosts(hosts)
             return redirect(url_for(".detail", event_id=event.id))
     status = 400 if form.is_submitted() else 200
     return render_template(
         "events/form.html", form=form, org=event.organization, event=event
     ), status
+
+
+def _flash_cohosts(hosts: service.CohostChanges) -> None:
+    for org in hosts.requested:
+        flash(
+            _(
+                "We asked %(name)s to co-host. It shows as a host, and its organizers can "
+                "manage the action, once one of them accepts.",
+                name=org.name,
+            ),
+            "success",
+        )
+    for org in hosts.removed:
+        flash(_("%(name)s no longer co-hosts this action.", name=org.name), "success")
 
 
 def _edit_message(changes: service.EventChanges) -> str:

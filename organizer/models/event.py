@@ -25,6 +25,11 @@ VISIBILITY_UNLISTED = "unlisted"
 LOCATION_PUBLIC = "public"
 LOCATION_CONFIRMED = "confirmed"  # revealed only to confirmed volunteers
 
+# A co-host is asked first: until one of its organizers accepts, it is not a host anywhere.
+COHOST_PENDING = "pending"
+COHOST_ACCEPTED = "accepted"
+COHOST_STATUSES = (COHOST_PENDING, COHOST_ACCEPTED)
+
 
 def place_name(city: str, region: str) -> str:
     """What anyone may see of where: the city and region, never the address or link."""
@@ -102,12 +107,21 @@ class Event(db.Model):
         return [c.cause for c in self.causes]
 
     @property
+    def accepted_cohosts(self) -> list[EventHost]:
+        """Co-hosts that said yes: the only ones shown as hosts or given access."""
+        return [h for h in self.cohosts if h.status == COHOST_ACCEPTED]
+
+    @property
+    def pending_cohosts(self) -> list[EventHost]:
+        return [h for h in self.cohosts if h.status == COHOST_PENDING]
+
+    @property
     def host_organizations(self) -> list[Organization]:
-        return [self.organization, *(h.organization for h in self.cohosts)]
+        return [self.organization, *(h.organization for h in self.accepted_cohosts)]
 
     @property
     def host_ids(self) -> set[int]:
-        return {self.organization_id, *(h.organization_id for h in self.cohosts)}
+        return {self.organization_id, *(h.organization_id for h in self.accepted_cohosts)}
 
     @property
     def is_published(self) -> bool:
@@ -140,9 +154,14 @@ class Event(db.Model):
 
 
 class EventHost(db.Model):
-    """A co-hosting organization, whose organizers manage the action too."""
+    """A co-hosting organization, whose organizers manage the action too once they accept.
+
+    The primary host asks (pending); an organizer of the asked organization accepts (accepted)
+    or declines (the row is deleted).
+    """
 
     __tablename__ = "event_hosts"
+    __table_args__ = (CheckConstraint("status IN ('pending', 'accepted')", name="cohost_status"),)
 
     event_id: Mapped[int] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
@@ -150,9 +169,18 @@ class EventHost(db.Model):
     organization_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    status: Mapped[str] = mapped_column(String(16), default=COHOST_PENDING)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship(back_populates="cohosts")
     organization: Mapped[Organization] = relationship()
+    requested_by: Mapped[User | None] = relationship()
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == COHOST_ACCEPTED
 
 
 class EventCause(db.Model):

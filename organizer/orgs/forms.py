@@ -88,6 +88,10 @@ class InviteForm(FlaskForm):
         self.role.choices = role_choices()
 
 
+class CohostAnswerForm(FlaskForm):
+    """Accept or decline a co-host request: no fields, the CSRF token is the point."""
+
+
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), validators=[DataRequired()])
 

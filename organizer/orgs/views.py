@@ -20,7 +20,7 @@ from ..forms import show_errors
 from ..i18n import current_locale
 from ..ics import calendar_for, calendar_response
 from ..markdown import render_markdown
-from ..services import orgs, permissions
+from ..services import events, orgs, permissions
 from ..services.errors import (
     AlreadyMember,
     InvalidInput,
@@ -30,7 +30,13 @@ from ..services.errors import (
 )
 from ..services.signups import counts_by_event
 from ..web import now_utc
-from .forms import InviteForm, OrganizationDetailsForm, OrganizationForm, RoleForm
+from .forms import (
+    CohostAnswerForm,
+    InviteForm,
+    OrganizationDetailsForm,
+    OrganizationForm,
+    RoleForm,
+)
 
 bp = Blueprint("orgs", __name__)
 
@@ -104,7 +110,8 @@ def feed(slug: str):
 @login_required
 def manage(slug: str):
     org = orgs.organization_for(current_user, slug)
-    upcoming, past = orgs.managed_events(org, now_utc())
+    now = now_utc()
+    upcoming, past = orgs.managed_events(org, now)
     return render_template(
         "orgs/manage.html",
         org=org,
@@ -112,7 +119,30 @@ def manage(slug: str):
         past=past,
         counts=counts_by_event([e.id for e in upcoming + past]),
         is_owner=permissions.is_owner_of(current_user, org),
+        cohost_requests=events.cohost_requests(org, now),
     )
+
+
+@bp.post("/<slug>/cohosting/<int:event_id>/accept")
+@login_required
+def accept_cohost(slug: str, event_id: int):
+    org = orgs.organization_for(current_user, slug)
+    if not CohostAnswerForm().validate_on_submit():
+        abort(400)
+    event = events.accept_cohost(event_id, org, current_user, now_utc())
+    flash(_("%(name)s now co-hosts “%(title)s”.", name=org.name, title=event.title), "success")
+    return redirect(url_for(".manage", slug=org.slug))
+
+
+@bp.post("/<slug>/cohosting/<int:event_id>/decline")
+@login_required
+def decline_cohost(slug: str, event_id: int):
+    org = orgs.organization_for(current_user, slug)
+    if not CohostAnswerForm().validate_on_submit():
+        abort(400)
+    event = events.decline_cohost(event_id, org, current_user, now_utc())
+    flash(_("%(name)s does not co-host “%(title)s”.", name=org.name, title=event.title), "success")
+    return redirect(url_for(".manage", slug=org.slug, _anchor="cohosting"))
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])

@@ -48,7 +48,9 @@ def normalize_email(address: str) -> str:
     if not isinstance(address, str) or len(address) > EMAIL_MAX_LENGTH:
         raise InvalidAccountData("email", "too long")
     try:
-        result = validate_email(address.strip(), check_deliverability=False)
+        # No SMTPUTF8 local parts: many mail servers refuse them, and the volunteer would wait
+        # for a confirmation that never comes.
+        result = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise InvalidAccountData("email", str(exc)) from exc
     return result.normalized.lower()

@@ -6,19 +6,25 @@ or place, a cancellation, a promotion from the waitlist after the capacity went 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from ..choices import CAUSES, EVENT_KINDS, REGIONS
+from ..choices import CAUSES, EVENT_KINDS, LANGUAGE_NAMES, REGIONS
+from ..email import build_email, send_many
 from ..extensions import db
 from ..markdown import render_markdown
-from ..models import Event, EventCause, EventHost, Organization, Signup, User
+from ..models import Event, EventCause, EventHost, Membership, Organization, Signup, User
 from ..models import event as ev
+from ..web import absolute_url
 from . import notifications, permissions
 from . import signups as signup_service
 from .errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
@@ -57,7 +63,9 @@ class EventData:
     visibility: str = ev.VISIBILITY_PUBLIC
     location_visibility: str = ev.LOCATION_PUBLIC
     reveal_hours_before: int | None = None
-    cohost_slugs: list[str] = field(default_factory=list)
+    # Checked with the rest (a bad slug writes nothing), but saved by set_cohosts, which knows
+    # who is asking: co-hosts must accept first. None: the form had no say over co-hosts.
+    cohost_slugs: list[str] | None = None
 
 
 @dataclass
@@ -101,9 +109,9 @@ def _check_vocabulary(data: EventData) -> None:
         raise InvalidInput(errors)
 
 
-def _resolve_cohosts(primary: Organization, slugs: list[str]) -> list[Organization]:
+def _resolve_cohosts(primary: Organization, slugs: list[str] | None) -> list[Organization]:
     """Co-hosting organizations by slug; the primary host can't co-host its own action."""
-    wanted = list(dict.fromkeys(s.strip().lower() for s in slugs if s.strip()))
+    wanted = list(dict.fromkeys(s.strip().lower() for s in slugs or () if s.strip()))
     if not wanted:
         return []
     if primary.slug in wanted:
@@ -120,36 +128,40 @@ def _resolve_cohosts(primary: Organization, slugs: list[str]) -> list[Organizati
     return [found[s] for s in wanted]
 
 
+def _columns(data: EventData) -> dict[str, object]:
+    """The action's own columns (EDITABLE_COLUMNS) exactly as `data` sets them."""
+    hidden = data.location_visibility == ev.LOCATION_CONFIRMED
+    return {
+        "title": data.title.strip(),
+        "description_md": data.description_md,
+        "language": data.language,
+        "kind": data.kind,
+        "region": data.region,
+        "city": data.city.strip(),
+        "starts_at": data.starts_at,
+        "ends_at": data.ends_at,
+        "is_online": data.is_online,
+        # Only the half that applies is kept: an old address must not linger on an online action.
+        "address": "" if data.is_online else data.address.strip(),
+        "online_url": data.online_url.strip() if data.is_online else "",
+        "capacity": data.capacity,
+        "waitlist_enabled": data.waitlist_enabled,
+        "approval_required": data.approval_required,
+        "visibility": data.visibility,
+        "location_visibility": data.location_visibility,
+        "reveal_hours_before": data.reveal_hours_before if hidden else None,
+    }
+
+
 def _apply(event: Event, data: EventData, cohosts: list[Organization]) -> None:
-    event.title = data.title.strip()
-    event.description_md = data.description_md
+    """Copy the form onto the action. Not the co-hosts (`cohosts` is only checked): those are
+    asked by set_cohosts, which knows who asks and emails the organizations asked."""
+    for name, value in _columns(data).items():
+        setattr(event, name, value)
     event.description_html = render_markdown(data.description_md)
-    event.language = data.language
-    event.kind = data.kind
-    event.region = data.region
-    event.city = data.city.strip()
-    event.starts_at = data.starts_at
-    event.ends_at = data.ends_at
-    event.is_online = data.is_online
-    # Only the half that applies is kept: an old address must not linger on an online action.
-    event.address = "" if data.is_online else data.address.strip()
-    event.online_url = data.online_url.strip() if data.is_online else ""
-    event.capacity = data.capacity
-    event.waitlist_enabled = data.waitlist_enabled
-    event.approval_required = data.approval_required
-    event.visibility = data.visibility
-    event.location_visibility = data.location_visibility
-    event.reveal_hours_before = (
-        data.reveal_hours_before if data.location_visibility == ev.LOCATION_CONFIRMED else None
-    )
     wanted_causes = list(dict.fromkeys(data.causes))
     event.causes = [c for c in event.causes if c.cause in wanted_causes] + [
         EventCause(cause=c) for c in wanted_causes if c not in event.cause_slugs
-    ]
-    wanted_ids = [o.id for o in cohosts]
-    current_ids = {h.organization_id for h in event.cohosts}
-    event.cohosts = [h for h in event.cohosts if h.organization_id in wanted_ids] + [
-        EventHost(organization=o) for o in cohosts if o.id not in current_ids
     ]
 
 
@@ -157,16 +169,7 @@ def create_event(org: Organization, author: User | None, data: EventData, now: d
     """A new action, saved as a draft of `org`; the same form sent twice makes one draft."""
     _check_vocabulary(data)
     cohosts = _resolve_cohosts(org, data.cohost_slugs)
-    twin = db.session.scalar(
-        select(Event).where(
-            Event.organization_id == org.id,
-            Event.status == ev.STATUS_DRAFT,
-            Event.title == data.title.strip(),
-            Event.starts_at == data.starts_at,
-            Event.created_by_id == (author.id if author is not None else None),
-            Event.created_at >= now - DOUBLE_SUBMIT_WINDOW,
-        )
-    )
+    twin = _recent_twin(org, author, data, cohosts, now)
     if twin is not None:
         return twin
     event = Event(
@@ -195,6 +198,39 @@ def _snapshot(event: Event) -> dict[str, object]:
             for h in event.cohosts
         ),
     }
+
+
+def _recent_twin(
+    org: Organization,
+    author: User | None,
+    data: EventData,
+    cohosts: list[Organization],
+    now: datetime,
+) -> Event | None:
+    """A draft the same author saved moments ago from exactly the same form: every field and
+    cause equal, and the co-hosts it asked. Another action with the same title and start is
+    not one."""
+    candidates = db.session.scalars(
+        select(Event)
+        .where(
+            Event.organization_id == org.id,
+            Event.status == ev.STATUS_DRAFT,
+            Event.title == data.title.strip(),
+            Event.starts_at == data.starts_at,
+            Event.created_by_id == (author.id if author is not None else None),
+            Event.created_at >= now - DOUBLE_SUBMIT_WINDOW,
+        )
+        .order_by(Event.id)
+    )
+    wanted = _columns(data) | {"causes": sorted(set(data.causes))}
+    asked = {o.id for o in cohosts}
+    for event in candidates:
+        snapshot = _snapshot(event)
+        same_fields = {name: snapshot[name] for name in wanted} == wanted
+        hosts = {h.organization_id for h in event.cohosts}
+        if same_fields and (data.cohost_slugs is None or hosts == asked):
+            return event
+    return None
 
 
 def _new_version(event: Event, now: datetime) -> None:
@@ -229,20 +265,45 @@ def update_event(event: Event, data: EventData, now: datetime) -> EventChanges:
         db.session.rollback()
         return changes
     _new_version(event, now)
-    db.session.commit()
+    if "capacity" in changes.fields:
+        # Checked against the places already taken, saved with the rest of the edit and filled
+        # from the waitlist in one transaction with the roster locked: no sign-up gets between.
+        changes.promoted = signup_service.apply_capacity_change(event.id, data.capacity, now)
+    else:
+        db.session.commit()
 
     if event.is_published and (changes.time_changed or changes.place_changed):
         changes.notified = notifications.notify_volunteers(
-            event, "event_changed", now, changes=changes
+            event,
+            "event_changed",
+            now,
+            changes=changes,
+            saw_old_place=_old_place_seen_by(event, changes, now),
         )
-    old_capacity = before["capacity"]
-    more_places = old_capacity is not None and (
-        event.capacity is None or event.capacity > old_capacity  # type: ignore[operator]
-    )
-    if event.is_published and more_places:
-        changes.promoted = signup_service.fill_after_capacity_change(event.id, now)
-        notifications.notify_promoted(changes.promoted, now)
+    notifications.notify_promoted(changes.promoted, now)
     return changes
+
+
+def _old_place_seen_by(
+    event: Event, changes: EventChanges, now: datetime
+) -> Callable[[Signup], bool]:
+    """Whether a volunteer could see the exact place as it was before an edit: by the old
+    visibility and reveal time, and the status they held then (the promoted were waiting)."""
+    as_was = Event(
+        id=event.id,
+        **{
+            name: changes.old.get(name, getattr(event, name))
+            for name in ("starts_at", "location_visibility", "reveal_hours_before")
+        },
+    )
+    promoted = {signup.id for signup in changes.promoted}
+
+    def saw(signup: Signup) -> bool:
+        if signup.id in promoted:
+            return not as_was.location_hidden
+        return signup_service.can_see_location(as_was, signup, now)
+
+    return saw
 
 
 def _move(event: Event, expected: str, status: str, now: datetime) -> None:
@@ -338,10 +399,14 @@ def listed_events(now: datetime):
 
 
 def hosted_by(org_id: int):
-    """Condition: `org_id` hosts or co-hosts the action."""
+    """Condition: `org_id` hosts the action, or co-hosts it and accepted to."""
     return or_(
         Event.organization_id == org_id,
-        exists().where(EventHost.event_id == Event.id, EventHost.organization_id == org_id),
+        exists().where(
+            EventHost.event_id == Event.id,
+            EventHost.organization_id == org_id,
+            EventHost.status == ev.COHOST_ACCEPTED,
+        ),
     )
 
 
@@ -466,3 +531,176 @@ def organizations_with_upcoming(now: datetime, limit: int = 12) -> list[tuple[Or
         .limit(limit)
     ).all()
     return [(org, count) for org, count in rows]
+
+
+# --- co-hosts --------------------------------------------------------------------------------
+# Listing an organization as co-host is a request: until one of its organizers accepts, it is
+# not shown as a host, its calendar doesn't carry the action and its organizers see no roster.
+
+
+@dataclass
+class CohostChanges:
+    """What set_cohosts changed, and how many organizers it emailed."""
+
+    requested: list[Organization] = field(default_factory=list)
+    removed: list[Organization] = field(default_factory=list)
+    emailed: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.requested or self.removed)
+
+
+def set_cohosts(
+    event: Event, slugs: list[str] | None, acting_user: User, now: datetime
+) -> CohostChanges:
+    """Ask the organizations newly listed to co-host, and drop those left out (asked or accepted).
+
+    Only organizers of the primary host, and admins, may change the list; for anyone else an
+    unchanged list is a no-op and a changed one NotAllowed. `slugs` None leaves it as it is.
+    """
+    if slugs is None:
+        return CohostChanges()
+    wanted = _resolve_cohosts(event.organization, slugs)
+    wanted_ids = {o.id for o in wanted}
+    current_ids = {h.organization_id for h in event.cohosts}
+    if wanted_ids == current_ids:
+        return CohostChanges()
+    if not permissions.can_change_cohosts(acting_user, event):
+        raise NotAllowed()
+    changes = CohostChanges(
+        requested=[o for o in wanted if o.id not in current_ids],
+        removed=[h.organization for h in event.cohosts if h.organization_id not in wanted_ids],
+    )
+    event.cohosts = [h for h in event.cohosts if h.organization_id in wanted_ids] + [
+        EventHost(
+            organization=o,
+            status=ev.COHOST_PENDING,
+            requested_by_id=acting_user.id,
+            requested_at=now,
+        )
+        for o in changes.requested
+    ]
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same request sent twice at once: the other one asked already
+        db.session.rollback()
+        return CohostChanges()
+    changes.emailed = send_cohost_requests(event, changes.requested, acting_user)
+    return changes
+
+
+@contextmanager
+def _url_context() -> Iterator[None]:
+    """url_for needs a request; commands that ask for co-hosts have none."""
+    if has_request_context():
+        yield
+        return
+    with current_app.test_request_context("/"):
+        yield
+
+
+def send_cohost_requests(
+    event: Event, organizations: list[Organization], requested_by: User | None
+) -> int:
+    """Email the owners and organizers of each organization asked, each in their language,
+    with a link to the page where they accept or decline. Returns how many were sent."""
+    if not organizations:
+        return 0
+    by_id = {o.id: o for o in organizations}
+    members = db.session.scalars(
+        select(Membership)
+        .where(Membership.organization_id.in_(by_id))
+        .options(joinedload(Membership.user))
+        .order_by(Membership.id)
+    )
+    messages = []
+    with _url_context():
+        for member in members:
+            if requested_by is not None and member.user_id == requested_by.id:
+                continue  # they asked: they know
+            org = by_id[member.organization_id]
+            locale = member.user.locale
+            messages.append(
+                build_email(
+                    member.user.email,
+                    "cohost_request",
+                    locale if locale in LANGUAGE_NAMES else org.default_locale,
+                    event=event,
+                    org=org,
+                    host=event.organization,
+                    requested_by=requested_by,
+                    manage_url=absolute_url("orgs.manage", slug=org.slug, _anchor="cohosting"),
+                )
+            )
+    return send_many(messages)
+
+
+def cohost_requests(org: Organization, now: datetime) -> list[EventHost]:
+    """Requests waiting for `org` to answer, for actions not over or cancelled (one query)."""
+    return list(
+        db.session.scalars(
+            select(EventHost)
+            .join(EventHost.event)
+            .where(
+                EventHost.organization_id == org.id,
+                EventHost.status == ev.COHOST_PENDING,
+                Event.status != ev.STATUS_CANCELLED,
+                Event.ends_at > now,
+            )
+            .options(
+                contains_eager(EventHost.event).joinedload(Event.organization),
+                joinedload(EventHost.requested_by),
+            )
+            .order_by(Event.starts_at, Event.id)
+        )
+    )
+
+
+def _answerable(event_id: int, org: Organization, acting_user: User) -> Event:
+    """The action `org` was asked to co-host, if `acting_user` may answer for `org`."""
+    if not permissions.is_organizer_of(acting_user, org):
+        raise NotAllowed()
+    event = db.session.scalar(
+        select(Event)
+        .join(EventHost, EventHost.event_id == Event.id)
+        .where(Event.id == event_id, EventHost.organization_id == org.id)
+    )
+    if event is None:
+        raise NotFound(event_id)
+    return event
+
+
+def accept_cohost(event_id: int, org: Organization, acting_user: User, now: datetime) -> Event:
+    """`org` co-hosts the action from now on: shown as a host, its organizers manage it.
+    Accepting twice changes nothing."""
+    event = _answerable(event_id, org, acting_user)
+    db.session.execute(
+        update(EventHost)
+        .where(
+            EventHost.event_id == event_id,
+            EventHost.organization_id == org.id,
+            EventHost.status == ev.COHOST_PENDING,
+        )
+        .values(status=ev.COHOST_ACCEPTED, responded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.expire(event, ["cohosts"])
+    return event
+
+
+def decline_cohost(event_id: int, org: Organization, acting_user: User, now: datetime) -> Event:
+    """`org` says no to a request, or stops co-hosting an action it had accepted.
+
+    The row goes: the primary host may ask again later, which makes a new request.
+    """
+    event = _answerable(event_id, org, acting_user)
+    db.session.execute(
+        delete(EventHost)
+        .where(EventHost.event_id == event_id, EventHost.organization_id == org.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.expire(event, ["cohosts"])
+    return event

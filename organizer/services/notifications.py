@@ -82,7 +82,9 @@ def _calendar(event: Event, signup: Signup, now: datetime) -> Attachment:
     return Attachment(f"action-{event.id}.ics", content, "text/calendar")
 
 
-def _send(signup: Signup, template: str, now: datetime | None, with_calendar: bool) -> bool:
+def _send(
+    signup: Signup, template: str, now: datetime | None, with_calendar: bool, **extra
+) -> bool:
     now = now or now_utc()
     with _url_context():
         attachments = [_calendar(signup.event, signup, now)] if with_calendar else []
@@ -92,20 +94,25 @@ def _send(signup: Signup, template: str, now: datetime | None, with_calendar: bo
             signup.locale,
             attachments=attachments,
             **_context(signup, now),
+            **extra,
         )
 
 
-def notify_signup(signup: Signup, now: datetime | None = None) -> bool:
-    """The confirmation right after signing up, worded by the status the volunteer got."""
-    if signup.status == st.CONFIRMED:
-        return _send(signup, "signup_confirmed", now, with_calendar=True)
-    if signup.status == st.WAITLISTED:
-        return _send(signup, "signup_waitlisted", now, with_calendar=False)
-    if signup.status == st.PENDING:
-        return _send(signup, "signup_pending", now, with_calendar=False)
-    if signup.status == st.DECLINED:
-        return notify_declined(signup, now)
-    return False
+def notify_signup(signup: Signup, now: datetime | None = None, repeated: bool = False) -> bool:
+    """The confirmation right after signing up, worded by the status the volunteer got.
+
+    `repeated`: the address was already signed up; only its inbox is told so.
+    """
+    templates = {
+        st.CONFIRMED: ("signup_confirmed", True),
+        st.WAITLISTED: ("signup_waitlisted", False),
+        st.PENDING: ("signup_pending", False),
+        st.DECLINED: ("signup_declined", False),
+    }
+    if signup.status not in templates:
+        return False
+    template, with_calendar = templates[signup.status]
+    return _send(signup, template, now, with_calendar=with_calendar, repeated=repeated)
 
 
 def notify_promoted(signups: Iterable[Signup], now: datetime | None = None) -> int:

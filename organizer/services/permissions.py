@@ -49,7 +49,13 @@ def organization_ids_of(user) -> set[int]:
 
 
 def can_manage_event(user, event: Event) -> bool:
+    """Organizers of the host and of co-hosts that accepted (event.host_ids), and admins."""
     user = _real_user(user)
     if user is None:
         return False
     return user.is_admin or bool(organization_ids_of(user) & event.host_ids)
+
+
+def can_change_cohosts(user, event: Event) -> bool:
+    """Only the primary host (or an admin) asks or drops co-hosts: a co-host can't add others."""
+    return is_organizer_of(user, event.organization)

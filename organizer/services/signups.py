@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import lazy_ngettext
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -22,7 +23,7 @@ from ..extensions import db
 from ..models import Event, Signup, User
 from ..models import signup as st
 from .accounts import normalize_email
-from .errors import AlreadySignedUp, InvalidTransition, NotFound, SignupClosed
+from .errors import AlreadySignedUp, InvalidInput, InvalidTransition, NotFound, SignupClosed
 
 CLOSED_NOT_PUBLISHED = "not_published"
 CLOSED_CANCELLED = "cancelled"
@@ -128,13 +129,14 @@ def sign_up(
 ) -> Signup:
     """Take a place, a waitlist spot or a request for approval; commits.
 
-    The sign-up is linked to `user` (the one logged in) only when the address is theirs: they
-    may be signing up someone else. Raises AlreadySignedUp when the address already holds an
-    active sign-up (or was declined), SignupClosed when the action does not take sign-ups.
+    The sign-up is linked to `user` (the one logged in) only when the address is theirs and
+    confirmed: they may be signing up someone else, or may not own the address at all.
+    Raises AlreadySignedUp when the address already holds an active sign-up (or was
+    declined), SignupClosed when the action does not take sign-ups.
     """
     email = normalize_email(email)
-    if user is not None and user.email.strip().lower() != email:
-        user = None
+    if user is not None and (not user.email_confirmed or user.email.strip().lower() != email):
+        user = None  # an unconfirmed account has not proved it owns the address
     try:
         with _roster_transaction(event_id) as event:
             reason = closed_reason(event, now)
@@ -150,7 +152,7 @@ def sign_up(
             signup.name = name.strip()
             signup.phone = (phone or "").strip()
             signup.locale = locale
-            signup.user_id = user.id if user is not None else signup.user_id
+            signup.user_id = user.id if user is not None else None
             signup.status = status
             signup.attendance = None
             signup.queued_at = now
@@ -186,6 +188,24 @@ def find_signup_for_user(event_id: int, user: User | None) -> Signup | None:
         .order_by(Signup.status.in_(st.ACTIVE_STATUSES).desc(), Signup.id)
         .limit(1)
     )
+
+
+def belongs_to(signup: Signup, user: User | None) -> bool:
+    """Whether the logged-in user has proved they own this sign-up's address."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if signup.user_id == user.id:
+        return True
+    return user.email_confirmed and signup.email == user.email.strip().lower()
+
+
+def outcome_shown_to_guest(signup: Signup) -> str:
+    """What the page after a repeated guest sign-up says: the same as for a newcomer.
+
+    Whether an address was already on the roster is told only to that inbox, so nobody can
+    probe who joined an action by typing in someone's email.
+    """
+    return signup.status if signup.status in (st.CONFIRMED, st.WAITLISTED) else st.PENDING
 
 
 def signup_on(event: Event, signup_id: int) -> Signup:
@@ -272,6 +292,9 @@ def approve(signup_id: int, now: datetime) -> RosterChange:
     with _signup_transaction(signup_id) as (signup, event):
         if signup.status not in (st.PENDING, st.DECLINED):
             raise InvalidTransition(signup.status)
+        reason = closed_reason(event, now)
+        if reason:
+            raise SignupClosed(reason)  # a cancelled or past action confirms nobody
         signup.status = _place_or_waitlist(event)
         signup.confirmed_at = now if signup.status == st.CONFIRMED else None
         signup.queued_at = now
@@ -295,6 +318,34 @@ def decline(signup_id: int, now: datetime) -> RosterChange:
 def fill_after_capacity_change(event_id: int, now: datetime) -> list[Signup]:
     """After an organizer raises the capacity (or removes it), the waitlist moves up."""
     with _roster_transaction(event_id) as event:
+        return _fill_from_waitlist(event, now)
+
+
+def apply_capacity_change(event_id: int, capacity: int | None, now: datetime) -> list[Signup]:
+    """A new capacity, checked, set and filled from the waitlist with the roster locked; commits
+    it together with the caller's other unsaved changes to the action, and returns who moved up.
+
+    Nobody slips into a freed place ahead of the waitlist, and no sign-up lands between the
+    check and the change. Raises InvalidInput (and writes nothing, the caller's changes included)
+    when more volunteers already hold a place than the new capacity allows.
+    """
+    with transaction():
+        db.session.flush()  # the caller's changes, before the lock reloads the action's row
+        event = _lock_roster(event_id)
+        confirmed = confirmed_count(event_id)
+        if capacity is not None and capacity < confirmed:
+            raise InvalidInput(
+                {
+                    "capacity": lazy_ngettext(
+                        "%(num)d volunteer is already confirmed; the capacity can't be lower. "
+                        "Cancel sign-ups from the roster first.",
+                        "%(num)d volunteers are already confirmed; the capacity can't be lower. "
+                        "Cancel sign-ups from the roster first.",
+                        confirmed,
+                    )
+                }
+            )
+        event.capacity = capacity
         return _fill_from_waitlist(event, now)
 
 

@@ -128,8 +128,10 @@ def signup(event_id: int):
             user=current_user if current_user.is_authenticated else None,
         )
     except AlreadySignedUp as exc:
-        notifications.notify_signup(exc.signup)  # the manage link again, to that inbox only
-        return _done_page(exc.signup, outcome="already")
+        notifications.notify_signup(exc.signup, repeated=True)  # told to that inbox only
+        if service.belongs_to(exc.signup, current_user):
+            return _done_page(exc.signup, outcome="already")
+        return _done_page(exc.signup, outcome=service.outcome_shown_to_guest(exc.signup))
     except SignupClosed as exc:
         if exc.reason == service.CLOSED_NOT_PUBLISHED:
             abort(404)
@@ -243,8 +245,11 @@ def approve(event_id: int, signup_id: int):
         change = service.approve(signup.id, now_utc())
     except InvalidTransition:
         flash(_("Only a pending or declined request can be approved."), "error")
-    except SignupClosed:
-        flash(_("The action is full and has no waitlist. Raise the capacity first."), "error")
+    except SignupClosed as closed:
+        if closed.reason == service.CLOSED_FULL:
+            flash(_("The action is full and has no waitlist. Raise the capacity first."), "error")
+        else:
+            flash(_("This action is cancelled, over or unpublished: nobody can join it."), "error")
     else:
         notifications.notify_approved(change.signup)
         if change.signup.status == st.WAITLISTED:
