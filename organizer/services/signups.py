@@ -315,12 +315,6 @@ def decline(signup_id: int, now: datetime) -> RosterChange:
     return RosterChange(signup, promoted)
 
 
-def fill_after_capacity_change(event_id: int, now: datetime) -> list[Signup]:
-    """After an organizer raises the capacity (or removes it), the waitlist moves up."""
-    with _roster_transaction(event_id) as event:
-        return _fill_from_waitlist(event, now)
-
-
 def apply_capacity_change(event_id: int, capacity: int | None, now: datetime) -> list[Signup]:
     """A new capacity, checked, set and filled from the waitlist with the roster locked; commits
     it together with the caller's other unsaved changes to the action, and returns who moved up.
