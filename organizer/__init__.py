@@ -87,6 +87,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
+    from .digests import bp as digests_bp
+    from .digests import manage_bp as digest_manage_bp
     from .events import bp as events_bp
     from .main import bp as main_bp
     from .orgs import bp as orgs_bp
@@ -97,6 +99,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(orgs_bp, url_prefix="/orgs")
     app.register_blueprint(events_bp, url_prefix="/events")
     app.register_blueprint(signups_bp)
+    app.register_blueprint(digests_bp, url_prefix="/digest")
+    app.register_blueprint(digest_manage_bp, url_prefix="/digest")
 
 
 __all__ = ["Config", "create_app"]
