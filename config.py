@@ -46,6 +46,12 @@ class Config:
     MAIL_TIMEOUT = 10
 
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    # Digests: DKIM signing (the key as PEM text or a path to a PEM file), and how many sent
+    # messages are recorded per commit (the most a killed sender can send twice).
+    DKIM_PRIVATE_KEY = os.environ.get("DKIM_PRIVATE_KEY") or None
+    DKIM_SELECTOR = os.environ.get("DKIM_SELECTOR") or None
+    DKIM_DOMAIN = os.environ.get("DKIM_DOMAIN") or None
+    DIGEST_COMMIT_EVERY = int(os.environ.get("DIGEST_COMMIT_EVERY", "50"))
     DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "Asia/Jerusalem")
     DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "en")
     LANGUAGES = ("en", "he", "ar")

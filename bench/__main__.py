@@ -1,6 +1,9 @@
-"""Page and sign-up benchmarks, measured side by side in one run on a SQLite file.
+"""Page and sign-up benchmarks, measured side by side in one run on a SQLite file, then the
+digest benchmark (bench/digest.py).
 
-    make bench            # or: .venv/bin/python -m bench
+    make bench            # or: .venv/bin/python -m bench        (both parts)
+    .venv/bin/python -m bench pages                              (the page part only)
+    .venv/bin/python -m bench digest [--pg]                      (the digest part only)
 
 Figures go to bench/RESULTS.md with the command and the machine. Timings are for comparing
 within one run (the machine is shared and noisy); the query counts are exact.
@@ -165,8 +168,21 @@ def write_results(rows, signup_ms) -> None:
             "",
             f"Guest sign-up (POST, roster lock, insert, commit): median {signup_ms:.1f} ms.",
         ]
-    RESULTS.write_text("\n".join(lines) + "\n")
+    # Keep the digest section (bench/digest.py writes it after this part).
+    existing = RESULTS.read_text() if RESULTS.exists() else ""
+    marker = "\n## Digest\n"
+    digest = marker.lstrip("\n") + existing.split(marker, 1)[1] if marker in existing else ""
+    RESULTS.write_text("\n".join(lines) + "\n" + ("\n" + digest if digest else ""))
 
 
 if __name__ == "__main__":
-    main()
+    part = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else "all"
+    if part in ("all", "pages"):
+        main()
+    if part in ("all", "digest"):
+        from bench import digest
+
+        digest.main(
+            sys.argv[2:] if part == "digest" else sys.argv[1:],
+            command="make bench" if part == "all" else ".venv/bin/python -m bench digest",
+        )

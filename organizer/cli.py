@@ -11,6 +11,9 @@ from .extensions import db
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(create_admin_command)
+    from .digests.cli import digest_cli
+
+    app.cli.add_command(digest_cli)
 
 
 @click.command("seed")

@@ -114,3 +114,42 @@ def make_signup(event: Event, status: str = "confirmed", **kwargs) -> Signup:
     db.session.add(signup)
     db.session.commit()
     return signup
+
+
+def make_subscription(
+    email: str | None = None,
+    *,
+    organizations: tuple[Organization, ...] = (),
+    causes: tuple[str, ...] = (),
+    regions: tuple[str, ...] = (),
+    **kwargs,
+):
+    """A digest subscription, confirmed (active) unless a status is given."""
+    from organizer.models.digest import (
+        SUB_ACTIVE,
+        Subscription,
+        SubscriptionCause,
+        SubscriptionOrganization,
+        SubscriptionRegion,
+    )
+
+    n = next(_seq)
+    status = kwargs.pop("status", SUB_ACTIVE)
+    subscription = Subscription(
+        email=(email or f"subscriber{n}@example.org").lower(),
+        name=kwargs.pop("name", f"Subscriber {n}"),
+        locale=kwargs.pop("locale", "en"),
+        timezone=kwargs.pop("timezone", "Asia/Jerusalem"),
+        weekday=kwargs.pop("weekday", 1),
+        hour=kwargs.pop("hour", 9),
+        max_actions=kwargs.pop("max_actions", 3),
+        status=status,
+        confirmed_at=kwargs.pop("confirmed_at", now() if status == SUB_ACTIVE else None),
+        **kwargs,
+    )
+    subscription.organizations = [SubscriptionOrganization(organization=o) for o in organizations]
+    subscription.causes = [SubscriptionCause(cause=c) for c in causes]
+    subscription.regions = [SubscriptionRegion(region=r) for r in regions]
+    db.session.add(subscription)
+    db.session.commit()
+    return subscription

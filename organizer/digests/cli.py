@@ -1,0 +1,38 @@
+"""`flask digest send`: send every weekly digest that is due (run it from cron or a scheduler)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from flask.cli import AppGroup
+
+digest_cli = AppGroup("digest", help="Weekly digests.")
+
+
+class _Instant(click.ParamType):
+    name = "ISO-8601"
+
+    def convert(self, value, param, ctx) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not an ISO-8601 date and time", param, ctx)
+        if parsed.tzinfo is None:  # a bare time is UTC, the clock the server keeps
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+
+
+@digest_cli.command("send")
+@click.option("--now", "now", type=_Instant(), default=None, help="Act as if it were this moment.")
+@click.option("--inline", is_flag=True, help="Send from this process even when REDIS_URL is set.")
+def send_command(now: datetime | None, inline: bool) -> None:
+    """Send the digests due now; exit 1 when any delivery failed (it is retried later)."""
+    from ..services.digest_sender import send_due
+
+    summary = send_due(now or datetime.now(UTC), use_queue=False if inline else None)
+    click.echo(summary.summary())
+    if not summary.ok:
+        raise SystemExit(1)
