@@ -51,7 +51,7 @@ class Config:
     DKIM_PRIVATE_KEY = os.environ.get("DKIM_PRIVATE_KEY") or None
     DKIM_SELECTOR = os.environ.get("DKIM_SELECTOR") or None
     DKIM_DOMAIN = os.environ.get("DKIM_DOMAIN") or None
-    DIGEST_COMMIT_EVERY = int(os.environ.get("DIGEST_COMMIT_EVERY", "50"))
+    DIGEST_COMMIT_EVERY = int(os.environ.get("DIGEST_COMMIT_EVERY", "1"))
     DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "Asia/Jerusalem")
     DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "en")
     LANGUAGES = ("en", "he", "ar")

@@ -216,3 +216,37 @@ def test_jobs_nobody_runs_time_out_as_failed_and_are_cancelled(queue_app, redis_
     results = digest_queue.run_batches(iter([[1, 2], [], [3]]), datetime.now(UTC), timeout=0.5)
     assert sorted((r.failed, r.retry_later) for r in results) == [(1, 1), (2, 2)]
     assert Queue("digests-nobody-listens", connection=Redis.from_url(redis_url)).count == 0
+
+
+def test_flask_digest_worker_command_runs_the_queued_batches(queue_app, redis_url, mailbox):
+    from redis import Redis
+    from rq import Queue
+    from rq.job import Job
+
+    from organizer.services import digest_queue
+    from organizer.services.digest_sender import due_subscription_ids
+
+    now = datetime.now(UTC)
+    emails = _populate(now)
+    queue = Queue("digests", connection=Redis.from_url(redis_url))
+    jobs = [
+        queue.enqueue(digest_queue.JOB_FUNCTION, ids, now.isoformat(), "run-1")
+        for ids in due_subscription_ids(now, batch_size=BATCH)
+    ]
+    db.session.commit()
+    env = {**worker_env(queue_app), "REDIS_URL": redis_url, "FLASK_APP": "organizer"}
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "digest", "worker", "--burst"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    values = [Job.fetch(j.id, connection=queue.connection).return_value() for j in jobs]
+    assert sum(v["sent"] for v in values) == SUBSCRIBERS, done.stderr
+    per_address = Counter(
+        m["To"].addresses[0].addr_spec for m in mailbox.wait_for(SUBSCRIBERS, timeout=10)
+    )
+    assert per_address == Counter(dict.fromkeys(emails, 1))

@@ -36,3 +36,25 @@ def send_command(now: datetime | None, inline: bool) -> None:
     click.echo(summary.summary())
     if not summary.ok:
         raise SystemExit(1)
+
+
+@digest_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+def worker_command(burst: bool) -> None:
+    """Take `digest send` batches from the Redis queue (REDIS_URL) and send them.
+
+    The same as `rq worker digests --url "$REDIS_URL" --worker-class rq.worker.SimpleWorker`,
+    with this app (built once) doing the work.
+    """
+    from flask import current_app
+    from rq import Queue, SimpleWorker
+
+    from ..services.digest_queue import queue_name, redis_connection
+    from . import worker
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("Set REDIS_URL: the worker takes its jobs from Redis.")
+    worker.use_app(current_app._get_current_object())  # type: ignore[attr-defined]
+    connection = redis_connection()
+    queue = Queue(queue_name(), connection=connection)
+    SimpleWorker([queue], connection=connection).work(burst=burst)

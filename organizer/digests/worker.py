@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from flask import Flask
+from flask import Flask, has_app_context
 
 _app: Flask | None = None
 _lock = threading.Lock()
@@ -75,7 +75,7 @@ def send_batch_job(
         with get_app().app_context():
             result = digest_sender.send_batch(list(subscription_ids), now)
             return digest_queue.result_to_dict(result)
-    if _context is None:
+    if not has_app_context():  # the first job of an `rq worker`: keep its context open
         _context = get_app().app_context()
         _context.push()
     try:
