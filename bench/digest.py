@@ -460,14 +460,33 @@ def app_env(database_url: str, sink: Sink, redis_url: str | None) -> dict[str, s
     return env
 
 
+def _hwm_mb(pid: int) -> float:
+    """The process's own peak RSS so far (VmHWM), or 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def _wait(proc: subprocess.Popen, timeout: float) -> tuple[int, float]:
-    """Reap `proc` with wait4: its exit code and its own peak RSS in MB."""
+    """Reap `proc`: its exit code and its own peak RSS in MB.
+
+    The peak is VmHWM, polled until the process exits. wait4's ru_maxrss is not used: Linux
+    carries the parent's resident size at fork into the child's ru_maxrss, and this bench's
+    parent holds the pre-rendered baseline messages.
+    """
     deadline = time.monotonic() + timeout
+    peak = 0.0
     while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        peak = max(peak, _hwm_mb(proc.pid))
+        pid, status, _usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, usage.ru_maxrss / 1024
+            return proc.returncode, peak
         if time.monotonic() > deadline:
             proc.kill()
             timeout = 30
@@ -651,9 +670,19 @@ def write_report(
         ]
     lines += [
         "",
-        "Peak RSS is the sender process's own maximum resident set (wait4); the Redis row",
+        "Peak RSS is the sender process's own high-water resident set (VmHWM, polled every",
+        "50 ms until it exits); the Redis row",
         "shows the dispatcher's and, in brackets, the largest worker's. Both cores are shared",
-        "by the sender(s), the sink and the database, as on a small production box.",
+        "by the sender(s), the sink and the database, as on a small production box; other",
+        "work on the machine makes wall times vary by ±20% between runs (the ratios, measured",
+        "in the same run, vary less).",
+        "",
+        "Where the inline sender's time goes (cProfile, 5,000 subscribers, SQLite): about half",
+        "in the SMTP exchange (mostly waiting for the server's replies, as the baseline does),",
+        "~18% building messages (each action's part is rendered once per language and time",
+        "zone, then assembled per subscriber), ~8% the two signed links per message, ~9% the",
+        "database (claims, outcome updates, selection). One inline process idles while the",
+        "server answers; two workers overlap that wait, which is why the Redis path is faster.",
     ]
     _replace_section("\n".join(lines) + "\n")
     payload = {
