@@ -39,7 +39,8 @@ def main() -> None:
         for href in ids:
             page.goto(BASE + href)
             form = page.locator("form[action$='/signup'] input[name='email']")
-            if form.count() and not page.get_by_text("Approval needed").count():
+            open_places = page.locator(".signup-box, aside").get_by_text("places left").count()
+            if form.count() and open_places and not page.get_by_text("Approval needed").count():
                 break
         page.screenshot(path=OUT / "event.png", full_page=True)
         event_url = page.url
@@ -66,6 +67,10 @@ def main() -> None:
         mobile.screenshot(path=OUT / "events-ar-phone.png")
         mobile.goto(f"{BASE}{ids[0]}?lang=he")
         mobile.screenshot(path=OUT / "event-he-phone.png", full_page=True)
+        mobile.goto(f"{BASE}/digest/subscribe?lang=ar")
+        mobile.screenshot(path=OUT / "subscribe-ar-phone.png", full_page=True)
+        page.goto(f"{BASE}/digest/orgs/common-road/highlights?lang=en")
+        page.screenshot(path=OUT / "highlights.png", full_page=True)
         browser.close()
     print(f"Screenshots written to {OUT}")
 
