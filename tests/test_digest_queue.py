@@ -27,7 +27,8 @@ from organizer.models.digest import DELIVERY_SENT, DigestDelivery, DigestRun
 
 from .factories import make_event, make_org, make_subscription
 
-pytestmark = pytest.mark.slow
+# One worker runs them all: they share (and flush) one Redis database.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("redis")]
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/7")

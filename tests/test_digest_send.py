@@ -23,6 +23,7 @@ from organizer.models.digest import (
 )
 from organizer.services import digest_sender
 from organizer.services.digest_sender import (
+    STALE_CLAIM,
     _claim,
     backoff,
     due_subscription_ids,
@@ -143,11 +144,12 @@ def test_a_claim_is_taken_once(app, action):
     sub = make_subscription()
     assert set(_claim({sub.id: WEEK}, NOW)) == {sub.id}
     assert _claim({sub.id: WEEK}, NOW) == {}  # a second sender gets nothing
-    assert _claim({sub.id: WEEK}, NOW + timedelta(minutes=14)) == {}
-    # A claim 15 minutes old belongs to a sender that died: it is taken over, once.
-    taken = _claim({sub.id: WEEK}, NOW + timedelta(minutes=15))
+    # A live sender claims nothing after RUN_CLAIM_LIMIT, so within STALE_CLAIM it is alive.
+    assert _claim({sub.id: WEEK}, NOW + STALE_CLAIM - timedelta(minutes=1)) == {}
+    # A claim STALE_CLAIM old belongs to a sender that died: it is taken over, once.
+    taken = _claim({sub.id: WEEK}, NOW + STALE_CLAIM)
     assert taken[sub.id].attempts == 2
-    assert _claim({sub.id: WEEK}, NOW + timedelta(minutes=15)) == {}
+    assert _claim({sub.id: WEEK}, NOW + STALE_CLAIM) == {}
     assert deliveries(sub)[0].status == DELIVERY_SENDING
 
 

@@ -27,6 +27,7 @@ from config import TestingConfig
 from organizer import create_app
 from organizer.extensions import db
 from organizer.models.digest import DELIVERY_SENT, DigestDelivery
+from organizer.services.digest_sender import STALE_CLAIM
 
 from .conftest import free_port
 from .factories import make_event, make_org, make_subscription
@@ -157,8 +158,8 @@ def test_killed_sender_rerun_sends_each_digest_once(crash_db, sink, kill_after):
     assert rerun.returncode == 0, err.decode()
     assert handler.count() == at_kill
 
-    # 3. Fifteen minutes on, its claims are taken over and the rest is sent.
-    rerun = _sender(crash_db, controller.port, NOW + timedelta(minutes=16))
+    # 3. Once its claims are stale (STALE_CLAIM), they are taken over and the rest is sent.
+    rerun = _sender(crash_db, controller.port, NOW + STALE_CLAIM + timedelta(minutes=1))
     out, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err.decode()
     assert out.decode().startswith("sent ")

@@ -1,8 +1,9 @@
 """Sending the weekly digests: exactly one per subscriber and week, over reused connections.
 
 The delivery row (subscription, ISO week) is the lock and the record. A sender first CLAIMS a
-batch (insert `sending`, or take over a `failed` row whose backoff is over or a `sending` row a
-crashed sender left behind for STALE_CLAIM), commits, and only then talks to the mail server.
+batch (insert `sending`, or take over a `failed` row whose backoff is over or a `sending` row
+a crashed sender left behind for STALE_CLAIM, two hours), commits, and only then talks to the
+mail server.
 Each message is marked `sent` right after the server accepts it, committed every
 DIGEST_COMMIT_EVERY messages (default 1): a sender killed between the server's "250 OK" and
 that commit leaves at most that many accepted-but-unrecorded messages, which a later run sends
@@ -17,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_request_context
@@ -40,7 +42,11 @@ from .digest_schedule import is_due, iso_week, subscriber_week
 
 log = logging.getLogger(__name__)
 
-STALE_CLAIM = timedelta(minutes=15)  # a `sending` row older than this belongs to a dead sender
+# A `sending` row older than STALE_CLAIM belongs to a dead sender. Claims are stamped with the
+# run's `now`, and no run claims anything after RUN_CLAIM_LIMIT (nor does a queued batch run
+# longer than its job timeout), so a live sender's claims never look stale to another run.
+STALE_CLAIM = timedelta(hours=2)
+RUN_CLAIM_LIMIT = timedelta(hours=1)
 BACKOFF_BASE = timedelta(minutes=15)
 BACKOFF_CAP = timedelta(hours=6)
 MAX_ATTEMPTS = 10  # about a day and a half of retries; then the week is given up
@@ -531,12 +537,23 @@ def send_batch(
 # --- a run ------------------------------------------------------------------------------------
 
 
+def _within_claim_limit(batches: Iterator[list[int]]) -> Iterator[list[int]]:
+    """Stop handing out batches after RUN_CLAIM_LIMIT; the next run picks up the rest."""
+    deadline = monotonic() + RUN_CLAIM_LIMIT.total_seconds()
+    for ids in batches:
+        if monotonic() > deadline:
+            log.warning("Digest run reached its time limit; the next run sends the rest.")
+            return
+        yield ids
+
+
 def _enqueue_batches(now: datetime, batch_size: int, summary: RunSummary) -> BatchResult:
     """The RQ path (REDIS_URL set): each batch becomes a job for the worker processes."""
     from .digest_queue import run_batches
 
     total = BatchResult()
-    for result in run_batches(due_subscription_ids(now, batch_size=batch_size), now):
+    batches = _within_claim_limit(due_subscription_ids(now, batch_size=batch_size))
+    for result in run_batches(batches, now):
         total = total + result
         summary.batches += 1
     return total
@@ -558,7 +575,7 @@ def send_due(now: datetime, use_queue: bool | None = None, batch_size: int = 100
         total = BatchResult()
         candidates = None
         renderer = None
-        for ids in due_subscription_ids(now, batch_size=batch_size):
+        for ids in _within_claim_limit(due_subscription_ids(now, batch_size=batch_size)):
             if candidates is None:
                 with _sending_context():
                     candidates = selection.load_candidates(now)

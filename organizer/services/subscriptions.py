@@ -350,7 +350,7 @@ def unsubscribe_by_token(token: str, now: datetime) -> bool:
 
 
 def record_bounce(subscription_id: int, now: datetime) -> Subscription | None:
-    """A hard bounce (5xx); the third in a row suspends the subscription."""
+    """A hard bounce (5xx); the third (over the subscription's life) suspends it."""
     subscription = db.session.get(Subscription, subscription_id)
     if subscription is None:
         return None
