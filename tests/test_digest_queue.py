@@ -1,8 +1,8 @@
 """The Redis path of `digest send`: real Redis, real `rq worker` processes, a real SMTP server.
 
-Redis database 7 on 127.0.0.1:6379 (TEST_REDIS_URL to change it) is flushed before and after;
-nothing else in Redis is touched. The database is a SQLite FILE (the workers are other
-processes), or the PostgreSQL test database when DATABASE_URL points at one.
+Redis database 7 (8, ... for further xdist workers; TEST_REDIS_URL to change it) is flushed
+before and after; nothing else in Redis is touched. The database is a SQLite FILE (the
+workers are other processes), or the PostgreSQL test database when DATABASE_URL points at one.
 """
 
 from __future__ import annotations
@@ -27,11 +27,14 @@ from organizer.models.digest import DELIVERY_SENT, DigestDelivery, DigestRun
 
 from .factories import make_event, make_org, make_subscription
 
-# One worker runs them all: they share (and flush) one Redis database.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("redis")]
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+# A Redis database of its own per test worker (7, 8, ...): each test flushes it.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+REDIS_URL = os.environ.get(
+    "TEST_REDIS_URL", f"redis://127.0.0.1:6379/{7 + (int(_WORKER) if _WORKER.isdigit() else 0)}"
+)
 SUBSCRIBERS = 30
 BATCH = 10
 
