@@ -22,6 +22,7 @@ from organizer import create_app
 from organizer.extensions import db
 
 from . import factories
+from .helpers import empty_all_tables
 
 
 def _base_database_url() -> str:
@@ -118,14 +119,7 @@ def app(database_url, smtp_server):
     with app.app_context():
         db.create_all()
         yield app
-        db.session.remove()
-        if db.engine.dialect.name == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        else:
-            db.drop_all()
-        db.engine.dispose()
+        empty_all_tables()
 
 
 @pytest.fixture()

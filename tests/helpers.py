@@ -1,11 +1,13 @@
-"""Helpers the test modules share: reading emails, counting SQL statements."""
+"""Helpers the test modules share: reading emails, counting SQL statements, scratch databases."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import create_engine, text
 from sqlalchemy import event as sa_event
+from sqlalchemy.engine import make_url
 
 from organizer.extensions import db
 
@@ -48,3 +50,38 @@ def count_queries() -> Iterator[list[str]]:
         yield statements
     finally:
         sa_event.remove(db.engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def scratch_database(database_url: str, tmp_path, suffix: str) -> Iterator[str]:
+    """A database other processes can open, empty, dropped afterwards.
+
+    A SQLite file under `tmp_path`, or a fresh PostgreSQL database named after the test one.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        yield f"sqlite:///{tmp_path / f'{suffix}.db'}"
+        return
+    name = f"{url.database}_{suffix}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def empty_all_tables() -> None:
+    """Leave the app's database empty for the next test (TRUNCATE on PostgreSQL: fast)."""
+    db.session.remove()
+    if db.engine.dialect.name == "postgresql":
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    else:
+        db.drop_all()
+    db.engine.dispose()

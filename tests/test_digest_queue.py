@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from config import TestingConfig
@@ -26,6 +26,7 @@ from organizer.extensions import db
 from organizer.models.digest import DELIVERY_SENT, DigestDelivery, DigestRun
 
 from .factories import make_event, make_org, make_subscription
+from .helpers import empty_all_tables
 
 pytestmark = pytest.mark.slow
 
@@ -74,14 +75,7 @@ def queue_app(database_url, smtp_server, redis_url, tmp_path):
     with app.app_context():
         db.create_all()
         yield app
-        db.session.remove()
-        if db.engine.dialect.name == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        else:
-            db.drop_all()
-        db.engine.dispose()
+        empty_all_tables()
 
 
 def worker_env(app) -> dict[str, str]:

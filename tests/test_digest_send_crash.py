@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from config import TestingConfig
 from organizer import create_app
@@ -31,6 +30,7 @@ from organizer.services.digest_sender import STALE_CLAIM
 
 from .conftest import free_port
 from .factories import make_event, make_org, make_subscription
+from .helpers import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)  # Tuesday, 10:00 in Jerusalem
@@ -65,21 +65,8 @@ class SlowSink:
 @pytest.fixture()
 def crash_db(tmp_path, database_url):
     """A database another process can open: a SQLite file, or a PostgreSQL database."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        yield f"sqlite:///{tmp_path / 'crash.db'}"
-        return
-    name = f"{url.database}_crash"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(database_url, tmp_path, "crash") as url:
+        yield url
 
 
 @pytest.fixture()
