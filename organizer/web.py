@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, jsonify, render_template, request, url_for
+from flask import (
+    Flask,
+    current_app,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
@@ -18,6 +28,16 @@ from .services.errors import NotAllowed, NotFound
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def url_context() -> Iterator[None]:
+    """url_for needs a request; commands and queue workers that build links have none."""
+    if has_request_context():
+        yield
+        return
+    with current_app.test_request_context("/"):  # links add PUBLIC_URL themselves
+        yield
 
 
 def absolute_url(endpoint: str, **values) -> str:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from time import monotonic
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, has_request_context
+from flask import current_app
 from sqlalchemy import and_, bindparam, exists, or_, select, text, update
 from sqlalchemy.orm import selectinload
 
@@ -37,6 +37,7 @@ from ..models.digest import (
     DigestRun,
     Subscription,
 )
+from ..web import url_context
 from .digest_render import DigestMessage, DigestRenderer
 from .digest_schedule import is_due, iso_week, subscriber_week
 
@@ -440,12 +441,8 @@ def _sending_context() -> Iterator[None]:
     keep = session.expire_on_commit
     session.expire_on_commit = False
     try:
-        if has_request_context():
+        with url_context():
             yield
-        else:
-            base = current_app.config["PUBLIC_URL"]
-            with current_app.test_request_context("/", base_url=base):
-                yield
     finally:
         session.expire_on_commit = keep
 

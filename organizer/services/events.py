@@ -6,13 +6,11 @@ or place, a cancellation, a promotion from the waitlist after the capacity went 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +22,7 @@ from ..extensions import db
 from ..markdown import render_markdown
 from ..models import Event, EventCause, EventHost, Membership, Organization, Signup, User
 from ..models import event as ev
-from ..web import absolute_url
+from ..web import absolute_url, url_context
 from . import notifications, permissions
 from . import signups as signup_service
 from .errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
@@ -590,16 +588,6 @@ def set_cohosts(
     return changes
 
 
-@contextmanager
-def _url_context() -> Iterator[None]:
-    """url_for needs a request; commands that ask for co-hosts have none."""
-    if has_request_context():
-        yield
-        return
-    with current_app.test_request_context("/"):
-        yield
-
-
 def send_cohost_requests(
     event: Event, organizations: list[Organization], requested_by: User | None
 ) -> int:
@@ -615,7 +603,7 @@ def send_cohost_requests(
         .order_by(Membership.id)
     )
     messages = []
-    with _url_context():
+    with url_context():
         for member in members:
             if requested_by is not None and member.user_id == requested_by.id:
                 continue  # they asked: they know

@@ -6,11 +6,9 @@ by organizer.email.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import datetime
 
-from flask import current_app, has_request_context
 from sqlalchemy import select
 
 from ..email import Attachment, build_email, send_email, send_many
@@ -19,7 +17,7 @@ from ..ics import calendar_for
 from ..models import Event, Signup
 from ..models import signup as st
 from ..tokens import InvalidToken, make_token, read_token
-from ..web import absolute_url, now_utc
+from ..web import absolute_url, now_utc, url_context
 from .signups import can_see_location, waitlist_position
 
 MANAGE_PURPOSE = "signup-manage"
@@ -39,18 +37,8 @@ def signup_from_token(token: str) -> Signup | None:
     return db.session.get(Signup, signup_id) if isinstance(signup_id, int) else None
 
 
-@contextmanager
-def _url_context() -> Iterator[None]:
-    """url_for needs a request; commands and workers that send email have none."""
-    if has_request_context():
-        yield
-        return
-    with current_app.test_request_context("/"):
-        yield
-
-
 def manage_url(signup: Signup) -> str:
-    with _url_context():
+    with url_context():
         return absolute_url("signups.manage", token=manage_token(signup))
 
 
@@ -86,7 +74,7 @@ def _send(
     signup: Signup, template: str, now: datetime | None, with_calendar: bool, **extra
 ) -> bool:
     now = now or now_utc()
-    with _url_context():
+    with url_context():
         attachments = [_calendar(signup.event, signup, now)] if with_calendar else []
         return send_email(
             signup.email,
@@ -148,7 +136,7 @@ def _email_each(
 ) -> int:
     """One email to each volunteer of `event` in `statuses`, all over one SMTP connection;
     returns how many the mail server took."""
-    with _url_context():
+    with url_context():
         event_url = absolute_url("events.detail", event_id=event.id)
         listing_url = absolute_url("events.index")
         messages = [
