@@ -25,12 +25,19 @@ $(STAMP): pyproject.toml
 instance:
 	mkdir -p instance
 
-run: $(STAMP) instance
+# Compiled catalogues are built, not committed: `make run` and `make test` build them.
+CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@ -l $*
+
+run: $(STAMP) instance $(COMPILED)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-test: $(STAMP)
+test: $(STAMP) $(COMPILED)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -45,13 +52,12 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 babel-extract: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+	$(BIN)/pybabel extract -w 100 -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
 
 babel-update: babel-extract
-	$(BIN)/pybabel update -i translations/messages.pot -d translations
+	$(BIN)/pybabel update -w 100 --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations
 
-babel-compile: $(STAMP)
-	$(BIN)/pybabel compile -d translations
+babel-compile: $(COMPILED)
 
 clean:
 	rm -rf $(VENV) instance/organizer.db

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_datetime, get_timezone, get_timezone_location
 from flask import Flask, current_app, g, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from .choices import LANGUAGE_NAMES, RTL_LANGUAGES
 from .extensions import babel, db
@@ -56,12 +58,31 @@ def text_direction(locale: str | None = None) -> str:
 
 # --- dates and times, always in the action's (or organization's) own time zone --------------
 
-DAY = "EEEE d MMMM y"
+# Date styles by name: "long" (Friday 27 November 2026), "card" (Fri 27 Nov), "short" (27 Nov),
+# each with the time. Hebrew and Arabic take CLDR's own patterns (the ב before the month, the
+# Arabic comma); English takes the day-month order people here read, not the US one.
+DATE_STYLES = ("long", "card", "short")
+ENGLISH_DATES = {"long": "EEEE d MMMM y", "card": "EEE d MMM", "short": "d MMM"}
+SKELETONS = {"card": "MMMEd", "short": "MMMd"}
 
 
-def format_in_zone(value: datetime, tz: str, fmt: str = f"{DAY}, HH:mm") -> str:
-    """One instant on the clock of `tz`, e.g. when a hidden place is revealed."""
-    return format_datetime(value.astimezone(ZoneInfo(tz)), fmt, locale=current_locale())
+def _datetime_pattern(style: str, locale: str) -> str:
+    loc = Locale.parse(locale)
+    if locale == "en":
+        day = ENGLISH_DATES[style]
+    elif style == "long":
+        day = loc.date_formats["full"].pattern
+    else:
+        day = loc.datetime_skeletons[SKELETONS[style]].pattern
+    glue = str(loc.datetime_formats["medium"])  # "{1}, {0}", "{1}، {0}"
+    return glue.replace("{1}", day).replace("{0}", "HH:mm")
+
+
+def format_in_zone(value: datetime, tz: str, style: str = "long") -> str:
+    """One instant on the clock of `tz`, in a named style (or an explicit CLDR pattern)."""
+    locale = current_locale()
+    pattern = _datetime_pattern(style, locale) if style in DATE_STYLES else style
+    return format_datetime(value.astimezone(ZoneInfo(tz)), pattern, locale=locale)
 
 
 def zone_city(tz: str) -> str:
@@ -93,6 +114,13 @@ def event_when(event: Event) -> str:
     return when_between(event.starts_at, event.ends_at, event.timezone)
 
 
+def bdi(text: object) -> Markup:
+    """User text set inside a sentence of the page's language, isolated so that an English
+    name in an Arabic sentence (or the reverse) keeps its own direction and the punctuation
+    around it stays put."""
+    return Markup("<bdi>{}</bdi>").format(text)
+
+
 def lang_query(args, code: str) -> str:
     """The current query string with ?lang= set, so switching language keeps the filters."""
     params = [(k, v) for k, v in args.items(multi=True) if k != "lang"]
@@ -122,6 +150,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["in_zone"] = format_in_zone
     app.jinja_env.filters["lang_query"] = lang_query
+    app.jinja_env.filters["bdi"] = bdi
     app.jinja_env.globals.update(
         event_when=event_when, when_between=when_between, zone_city_label=zone_city_label
     )

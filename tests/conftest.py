@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -23,6 +24,24 @@ from organizer.extensions import db
 
 from . import factories
 from .helpers import empty_all_tables
+
+
+def pytest_sessionstart(session) -> None:
+    """Compile stale catalogues (as `make test` does), so a bare `pytest` tests real Hebrew and
+    Arabic pages too. Each xdist worker may get here: the write is atomic."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(__file__).resolve().parent.parent.glob("translations/*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with open(po, "rb") as f:
+            catalog = read_po(f, locale=po.parent.parent.name)
+        partial = mo.with_suffix(f".{os.getpid()}.tmp")
+        with open(partial, "wb") as f:
+            write_mo(f, catalog)
+        os.replace(partial, mo)
 
 
 def _base_database_url() -> str:

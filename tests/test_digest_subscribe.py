@@ -538,6 +538,8 @@ def test_mine_creates_and_edits_the_subscription_of_the_account(client, auth, po
     auth.login(user)
 
     html = client.get("/digest/mine").text
+    assert 'lang="he"' in html  # the profile's language
+    html = client.get("/digest/mine?lang=en").text
     assert "You do not get the digest yet" in html
     assert 'value="Rami"' in html
 

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    Field,
     IntegerField,
     RadioField,
     SelectField,
@@ -159,7 +160,30 @@ class EventForm(FlaskForm):
             ok = False
         ok = self._validate_times() and ok
         ok = self._validate_place() and ok
+        ok = self._validate_translations() and ok
         return ok
+
+    def translation_fields(self) -> list[tuple[str, str, Field, Field]]:
+        """(locale, language name, title field, description field) for each language."""
+        return [
+            (code, name, self[f"title_{code}"], self[f"description_{code}"])
+            for code, name in LANGUAGE_NAMES.items()
+        ]
+
+    def _validate_translations(self) -> bool:
+        ok = True
+        for code, _name, title, description in self.translation_fields():
+            if description.data and not title.data and code != self.language.data:
+                title.errors.append(_("Please give the title in this language too."))
+                ok = False
+        return ok
+
+    def translations(self) -> dict[str, tuple[str, str]]:
+        return {
+            code: (title.data or "", description.data or "")
+            for code, _name, title, description in self.translation_fields()
+            if code != self.language.data
+        }
 
     def _to_utc(self, day_field, time_field) -> datetime | None:
         day, clock = day_field.data, time_field.data
@@ -237,7 +261,26 @@ class EventForm(FlaskForm):
             location_visibility=self.location_visibility.data,
             reveal_hours_before=self.reveal_hours_before.data if hidden else None,
             cohost_slugs=self.cohost_slugs(),
+            translations=self.translations(),
         )
+
+
+# Title and description in each language, beside the original: the organizers' own
+# translation, shown to readers of that language (the field for the original's language is
+# ignored on save).
+for _code in LANGUAGE_NAMES:
+    setattr(
+        EventForm,
+        f"title_{_code}",
+        StringField(_l("Title"), validators=[Optional(), Length(max=200)], filters=[one_line]),
+    )
+    setattr(
+        EventForm,
+        f"description_{_code}",
+        TextAreaField(
+            _l("Description"), validators=[Optional(), Length(max=20000)], filters=[multi_line]
+        ),
+    )
 
 
 def form_data_for(event: Event) -> dict:
@@ -246,15 +289,26 @@ def form_data_for(event: Event) -> dict:
     The form takes the columns it has a field for and ignores the others.
     """
     start, end = event.local_start, event.local_end
-    return {name: getattr(event, name) for name in EDITABLE_COLUMNS} | {
-        "description": event.description_md,
-        "causes": event.cause_slugs,
-        "start_date": start.date(),
-        "start_time": start.time().replace(tzinfo=None),
-        "end_date": end.date(),
-        "end_time": end.time().replace(tzinfo=None),
-        "cohosts": [h.organization.slug for h in event.cohosts],  # asked and accepted
-    }
+    return (
+        {name: getattr(event, name) for name in EDITABLE_COLUMNS}
+        | {
+            "description": event.description_md,
+            "causes": event.cause_slugs,
+            "start_date": start.date(),
+            "start_time": start.time().replace(tzinfo=None),
+            "end_date": end.date(),
+            "end_time": end.time().replace(tzinfo=None),
+            "cohosts": [h.organization.slug for h in event.cohosts],  # asked and accepted
+        }
+        | {
+            field: value
+            for t in event.translations
+            for field, value in (
+                (f"title_{t.locale}", t.title),
+                (f"description_{t.locale}", t.description_md),
+            )
+        }
+    )
 
 
 class CancelForm(FlaskForm):

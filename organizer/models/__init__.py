@@ -9,7 +9,7 @@ from .digest import (
     SubscriptionOrganization,
     SubscriptionRegion,
 )
-from .event import Event, EventCause, EventHost
+from .event import Event, EventCause, EventHost, EventTranslation
 from .organization import Invitation, Membership, Organization
 from .signup import Signup
 from .user import User
@@ -25,6 +25,7 @@ __all__ = [
     "Event",
     "EventCause",
     "EventHost",
+    "EventTranslation",
     "Invitation",
     "Membership",
     "Organization",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -29,6 +30,18 @@ LOCATION_CONFIRMED = "confirmed"  # revealed only to confirmed volunteers
 COHOST_PENDING = "pending"
 COHOST_ACCEPTED = "accepted"
 COHOST_STATUSES = (COHOST_PENDING, COHOST_ACCEPTED)
+
+
+@dataclass(frozen=True)
+class ShownText:
+    """An action's title and description as one reader sees them, with the language they are
+    in: the reader's own when the organizers translated it, otherwise the original."""
+
+    title: str
+    description_html: str
+    language: str
+    description_language: str
+    translated: bool
 
 
 def place_name(city: str, region: str) -> str:
@@ -89,6 +102,9 @@ class Event(db.Model):
     causes: Mapped[list[EventCause]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="EventCause.cause"
     )
+    translations: Mapped[list[EventTranslation]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="EventTranslation.locale"
+    )
 
     @property
     def tz(self) -> ZoneInfo:
@@ -145,6 +161,29 @@ class Event(db.Model):
             return None
         return self.starts_at - timedelta(hours=self.reveal_hours_before)
 
+    def text_for(self, locale: str) -> ShownText:
+        """The translation into `locale` if the organizers wrote one, else the original (a
+        translated title without a translated description keeps the original description)."""
+        if locale != self.language:
+            for t in self.translations:
+                if t.locale == locale:
+                    if t.description_html:
+                        return ShownText(t.title, t.description_html, t.locale, t.locale, True)
+                    return ShownText(t.title, self.description_html, t.locale, self.language, True)
+        return ShownText(self.title, self.description_html, self.language, self.language, False)
+
+    @property
+    def shown(self) -> ShownText:
+        """`text_for` the current reader's language (the request's, or a forced email locale)."""
+        from flask_babel import get_locale
+
+        locale = get_locale()
+        return self.text_for(str(locale) if locale else self.language)
+
+    @property
+    def translated_locales(self) -> list[str]:
+        return [t.locale for t in self.translations]
+
     @property
     def public_place(self) -> str:
         return place_name(self.city, self.region)
@@ -192,3 +231,20 @@ class EventCause(db.Model):
     cause: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
 
     event: Mapped[Event] = relationship(back_populates="causes")
+
+
+class EventTranslation(db.Model):
+    """The title and description of an action in another language, written by its organizers.
+    Pages and digests show it to readers of that language; the original stays authoritative."""
+
+    __tablename__ = "event_translations"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    locale: Mapped[str] = mapped_column(String(5), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description_md: Mapped[str] = mapped_column(Text, default="")
+    description_html: Mapped[str] = mapped_column(Text, default="")
+
+    event: Mapped[Event] = relationship(back_populates="translations")

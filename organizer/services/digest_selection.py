@@ -26,7 +26,15 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
-from ..models import Event, EventCause, EventHost, Highlight, Organization, Signup
+from ..models import (
+    Event,
+    EventCause,
+    EventHost,
+    EventTranslation,
+    Highlight,
+    Organization,
+    Signup,
+)
 from ..models import event as ev
 from ..models import signup as st
 from .digest_schedule import iso_week
@@ -157,10 +165,11 @@ def _candidate_weeks(now: datetime) -> list[str]:
 def load_candidates(now: datetime, organization_ids: Iterable[int] | None = None) -> Candidates:
     """Published public actions starting in the next 14 days, not full without a waitlist.
 
-    With `organization_ids`, only actions those organizations host or co-host. Five queries
+    With `organization_ids`, only actions those organizations host or co-host. Six queries
     whatever the number of actions: the actions (with their primary host), their co-hosts (with
-    organizations, so `event.host_organizations` costs nothing later), their causes, sign-up
-    counts, and highlights; each filtered by the same subquery, never by a list of ids.
+    organizations, so `event.host_organizations` costs nothing later), their causes, their
+    translations, sign-up counts, and highlights; each filtered by the same subquery, never by a
+    list of ids.
     """
     conditions = _window_conditions(now, organization_ids)
     ids = select(Event.id).where(*conditions).scalar_subquery()
@@ -185,6 +194,13 @@ def load_candidates(now: datetime, organization_ids: Iterable[int] | None = None
         select(EventCause).where(EventCause.event_id.in_(ids)).order_by(EventCause.cause)
     ):
         causes.setdefault(cause.event_id, []).append(cause)
+    translations: dict[int, list[EventTranslation]] = {e.id: [] for e in events}
+    for translation in db.session.scalars(
+        select(EventTranslation)
+        .where(EventTranslation.event_id.in_(ids))
+        .order_by(EventTranslation.locale)
+    ):
+        translations.setdefault(translation.event_id, []).append(translation)
     counts: dict[int, dict[str, int]] = {e.id: {} for e in events}
     for event_id, status, count in db.session.execute(
         select(Signup.event_id, Signup.status, func.count())
@@ -204,6 +220,8 @@ def load_candidates(now: datetime, organization_ids: Iterable[int] | None = None
             set_committed_value(event, "cohosts", hosts[event.id])
         if "causes" in state.unloaded:
             set_committed_value(event, "causes", causes[event.id])
+        if "translations" in state.unloaded:
+            set_committed_value(event, "translations", translations[event.id])
 
     events = [e for e in events if not _full_without_waitlist(e, counts[e.id])]
     host_ids = {e.id: frozenset(e.host_ids) for e in events}

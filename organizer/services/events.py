@@ -20,7 +20,16 @@ from ..choices import CAUSES, EVENT_KINDS, LANGUAGE_NAMES, REGIONS
 from ..email import build_email, send_many
 from ..extensions import db
 from ..markdown import render_markdown
-from ..models import Event, EventCause, EventHost, Membership, Organization, Signup, User
+from ..models import (
+    Event,
+    EventCause,
+    EventHost,
+    EventTranslation,
+    Membership,
+    Organization,
+    Signup,
+    User,
+)
 from ..models import event as ev
 from ..web import absolute_url, url_context
 from . import notifications, permissions
@@ -64,6 +73,8 @@ class EventData:
     # Checked with the rest (a bad slug writes nothing), but saved by set_cohosts, which knows
     # who is asking: co-hosts must accept first. None: the form had no say over co-hosts.
     cohost_slugs: list[str] | None = None
+    # Other languages' (title, description) by locale; None: leave the translations as they are.
+    translations: dict[str, tuple[str, str]] | None = None
 
 
 @dataclass
@@ -157,10 +168,33 @@ def _apply(event: Event, data: EventData, cohosts: list[Organization]) -> None:
     for name, value in _columns(data).items():
         setattr(event, name, value)
     event.description_html = render_markdown(data.description_md)
+    if data.translations is not None:
+        _apply_translations(event, data.translations)
     wanted_causes = list(dict.fromkeys(data.causes))
     event.causes = [c for c in event.causes if c.cause in wanted_causes] + [
         EventCause(cause=c) for c in wanted_causes if c not in event.cause_slugs
     ]
+
+
+def _apply_translations(event: Event, wanted: dict[str, tuple[str, str]]) -> None:
+    """Keep a translation for each other language given a title; drop the rest, including
+    one in what is now the action's own language."""
+    kept = []
+    existing = {t.locale: t for t in event.translations}
+    for locale, (title, description_md) in wanted.items():
+        title = title.strip()
+        if locale == event.language or locale not in LANGUAGE_NAMES or not title:
+            continue
+        translation = existing.get(locale) or EventTranslation(locale=locale)
+        translation.title = title
+        translation.description_md = description_md
+        translation.description_html = render_markdown(description_md)
+        kept.append(translation)
+    event.translations = sorted(kept, key=lambda t: t.locale)
+
+
+def _translations_of(event: Event) -> list[tuple[str, str, str]]:
+    return sorted((t.locale, t.title, t.description_md) for t in event.translations)
 
 
 def create_event(org: Organization, author: User | None, data: EventData, now: datetime) -> Event:
@@ -182,6 +216,7 @@ def create_event(org: Organization, author: User | None, data: EventData, now: d
     )
     event.causes = []
     event.cohosts = []
+    event.translations = []
     _apply(event, data, cohosts)
     db.session.add(event)
     db.session.commit()
@@ -195,6 +230,7 @@ def _snapshot(event: Event) -> dict[str, object]:
             h.organization_id if h.organization_id is not None else h.organization.id
             for h in event.cohosts
         ),
+        "translations": _translations_of(event),
     }
 
 
@@ -221,6 +257,12 @@ def _recent_twin(
         .order_by(Event.id)
     )
     wanted = _columns(data) | {"causes": sorted(set(data.causes))}
+    if data.translations is not None:
+        wanted["translations"] = sorted(
+            (locale, title.strip(), text)
+            for locale, (title, text) in data.translations.items()
+            if title.strip() and locale != data.language and locale in LANGUAGE_NAMES
+        )
     asked = {o.id for o in cohosts}
     for event in candidates:
         snapshot = _snapshot(event)
@@ -384,6 +426,7 @@ def card_options():
         joinedload(Event.organization),
         selectinload(Event.cohosts).joinedload(EventHost.organization),
         selectinload(Event.causes),
+        selectinload(Event.translations),
     )
 
 
@@ -420,6 +463,12 @@ def _filtered(query, filters: EventFilters):
                 Event.title.icontains(filters.q, autoescape=True),
                 Event.description_md.icontains(filters.q, autoescape=True),
                 Event.city.icontains(filters.q, autoescape=True),
+                Event.translations.any(
+                    or_(
+                        EventTranslation.title.icontains(filters.q, autoescape=True),
+                        EventTranslation.description_md.icontains(filters.q, autoescape=True),
+                    )
+                ),
             )
         )
     if filters.org is not None:
