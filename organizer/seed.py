@@ -37,7 +37,16 @@ from werkzeug.security import generate_password_hash
 
 from .extensions import db
 from .markdown import render_markdown
-from .models import Event, EventCause, EventHost, Membership, Organization, Signup, User
+from .models import (
+    Event,
+    EventCause,
+    EventHost,
+    EventTranslation,
+    Membership,
+    Organization,
+    Signup,
+    User,
+)
 from .models import signup as st
 from .models.event import (
     COHOST_ACCEPTED,
@@ -98,6 +107,7 @@ class ActionSeed:
     pending_cohosts: tuple[str, ...] = ()  # asked, not yet answered
     visibility: str = "public"
     status: str = STATUS_PUBLISHED
+    translations: tuple[tuple[str, str, str], ...] = ()  # (locale, title, description)
     confirmed: int = 0
     waitlisted: int = 0
     pending: int = 0
@@ -268,6 +278,32 @@ ACTIONS: tuple[ActionSeed, ...] = (
 - צוות סדרנים בווסטים כתומים ילווה את הצעדה
 
 אחרי הצעדה: מעגל שירה קצר בשתי השפות.""",
+        translations=(
+            (
+                "ar",
+                "نسير معًا: يهود وعرب من أجل المساواة والسلام",
+                """مسيرة مشتركة من ساحة هبيما إلى جادة روتشيلد. **يهود وعرب، معًا** — لأنه لا
+أمان بلا مساواة، ولا مساواة بلا سلام.
+
+- أحضروا لافتات بالعربية والعبرية (ستتوفر أيضًا في المكان)
+- ماء وقبعة وحذاء مريح
+- فريق منظمين بسترات برتقالية يرافق المسيرة
+
+بعد المسيرة: حلقة غناء قصيرة باللغتين.""",
+            ),
+            (
+                "en",
+                "Marching together: Jews and Arabs for equality and peace",
+                """A joint march from Habima Square to Rothschild Boulevard. **Jews and Arabs,
+together** — because there is no security without equality, and no equality without peace.
+
+- Bring signs in Hebrew and Arabic (there will be some on site too)
+- Water, a hat and comfortable shoes
+- Stewards in orange vests walk with the march
+
+Afterwards: a short singing circle in both languages.""",
+            ),
+        ),
     ),
     ActionSeed(
         org="common-road",
@@ -293,6 +329,22 @@ ACTIONS: tuple[ActionSeed, ...] = (
 - برامج للشباب وفرص عمل
 
 أحضروا لافتات بالعربية والعبرية. الوقفة سلمية ومرخّصة.""",
+        translations=(
+            (
+                "he",
+                "משמרת מחאה: עצרו את הפשיעה והאלימות בחברה הערבית",
+                """עומדים יחד, ערבים ויהודים, ודורשים תוכנית ממשלתית אמיתית למיגור הפשיעה
+והאלימות בחברה הערבית.
+
+**מה אנחנו דורשים?**
+
+- תקציבים לרשויות המקומיות הערביות
+- איסוף הנשק הלא חוקי
+- תוכניות לצעירים ומקומות עבודה
+
+הביאו שלטים בערבית ובעברית. המשמרת שקטה ובאישור.""",
+            ),
+        ),
     ),
     ActionSeed(
         org="common-road",
@@ -317,6 +369,10 @@ Agenda:
 3. Electing the new coordination team
 
 Simultaneous Hebrew–Arabic interpretation is provided; an English summary follows in the chat.""",
+        translations=(
+            ("he", "אספת חברים וחברות: מתכננים את הקמפיין הבא", ""),
+            ("ar", "اجتماع الأعضاء العام: نخطط للحملة القادمة", ""),
+        ),
     ),
     ActionSeed(
         org="common-road",
@@ -1257,6 +1313,15 @@ def seed(now: datetime | None = None) -> str:
             published_at=posted if published else None,
         )
         event.causes = [EventCause(cause=c) for c in spec.causes]
+        event.translations = [
+            EventTranslation(
+                locale=locale,
+                title=title,
+                description_md=text,
+                description_html=render_markdown(text),
+            )
+            for locale, title, text in spec.translations
+        ]
         asked = {"requested_by": owners[spec.org], "requested_at": posted}
         event.cohosts = [
             EventHost(organization=orgs[slug], status=COHOST_ACCEPTED, responded_at=posted, **asked)
