@@ -11,6 +11,7 @@ from .digest import (
 )
 from .event import Event, EventCause, EventHost, EventTranslation
 from .organization import Invitation, Membership, Organization
+from .series import EventSeries, ReminderDelivery, Shift, StandingSignup
 from .signup import Signup
 from .user import User
 
@@ -26,9 +27,13 @@ __all__ = [
     "EventCause",
     "EventHost",
     "EventTranslation",
+    "EventSeries",
     "Invitation",
     "Membership",
     "Organization",
+    "ReminderDelivery",
+    "Shift",
     "Signup",
+    "StandingSignup",
     "User",
 ]

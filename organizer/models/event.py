@@ -5,7 +5,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..choices import REGIONS
@@ -14,6 +23,7 @@ from .base import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from .organization import Organization
+    from .series import EventSeries, Shift
     from .user import User
 
 STATUS_DRAFT = "draft"
@@ -58,6 +68,8 @@ class Event(db.Model):
         Index("ix_events_listing", "status", "visibility", "starts_at"),
         CheckConstraint("capacity IS NULL OR capacity >= 1", name="capacity_positive"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        # One occurrence per slot of a series, however many `flask events extend` run at once.
+        UniqueConstraint("series_id", "occurrence_start"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,6 +100,16 @@ class Event(db.Model):
     # sign-ups for one action on PostgreSQL (row lock) and SQLite (write lock) alike.
     roster_version: Mapped[int] = mapped_column(Integer, default=0)
     sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE
+    # Reminders: hours before the start (None: no reminder), and a second one 2 hours before.
+    reminder_hours: Mapped[int | None] = mapped_column(Integer, default=24)
+    second_reminder: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An occurrence of a recurring series: its slot in the rule (the RECURRENCE-ID), kept when
+    # the occurrence alone is moved (then `detached`, and later series edits leave it be).
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event_series.id", ondelete="SET NULL"), index=True
+    )
+    occurrence_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    detached: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -101,6 +123,10 @@ class Event(db.Model):
     )
     causes: Mapped[list[EventCause]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="EventCause.cause"
+    )
+    series: Mapped[EventSeries | None] = relationship(back_populates="occurrences")
+    shifts: Mapped[list[Shift]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="Shift.position"
     )
     translations: Mapped[list[EventTranslation]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="EventTranslation.locale"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, column, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -11,6 +11,7 @@ from .base import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from .event import Event
+    from .series import Shift
     from .user import User
 
 CONFIRMED = "confirmed"
@@ -28,7 +29,14 @@ NO_SHOW = "no_show"
 class Signup(db.Model):
     __tablename__ = "signups"
     __table_args__ = (
-        UniqueConstraint("event_id", "email"),
+        # One sign-up per person per action, or per shift of an action with shifts.
+        Index(
+            "uq_signups_event_shift_email",
+            "event_id",
+            func.coalesce(column("shift_id"), 0),
+            "email",
+            unique=True,
+        ),
         Index("ix_signups_event_status", "event_id", "status"),
     )
 
@@ -50,9 +58,18 @@ class Signup(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shift_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shifts.id", ondelete="CASCADE"), index=True
+    )
+    # Made by a standing "every week" sign-up when the occurrence was materialized.
+    standing_signup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("standing_signups.id", ondelete="SET NULL"), index=True
+    )
 
     event: Mapped[Event] = relationship()
     user: Mapped[User | None] = relationship()
+    shift: Mapped[Shift | None] = relationship()
 
     @property
     def is_active(self) -> bool:

@@ -22,7 +22,10 @@ def new_session_token() -> str:
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     # column("email"), not "email": a plain string would index the constant 'email'.
-    __table_args__ = (Index("uq_users_email_lower", func.lower(column("email")), unique=True),)
+    __table_args__ = (
+        Index("uq_users_email_lower", func.lower(column("email")), unique=True),
+        Index("uq_users_calendar_token", "calendar_token", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
@@ -35,6 +38,8 @@ class User(UserMixin, db.Model):
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Part of the login cookie: rotating it signs the user out everywhere else.
     session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
+    # The secret in the personal calendar feed's URL (None until asked for; reset = new one).
+    calendar_token: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(
