@@ -37,7 +37,12 @@ run: $(STAMP) instance $(COMPILED)
 	$(BIN)/flask seed
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-test: $(STAMP) $(COMPILED)
+# axe-core for the browser tests' accessibility checks, pinned in package-lock.json.
+node_modules/axe-core/axe.min.js: package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: $(STAMP) $(COMPILED) node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)

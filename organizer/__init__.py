@@ -86,12 +86,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .attendance import bp as attendance_bp
     from .auth import bp as auth_bp
     from .digests import bp as digests_bp
     from .digests import manage_bp as digest_manage_bp
     from .events import bp as events_bp
     from .main import bp as main_bp
+    from .me import bp as me_bp
     from .orgs import bp as orgs_bp
+    from .reminders import bp as reminders_bp
+    from .series import bp as series_bp
+    from .shifts import bp as shifts_bp
     from .signups import bp as signups_bp
 
     app.register_blueprint(main_bp)
@@ -99,8 +104,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(orgs_bp, url_prefix="/orgs")
     app.register_blueprint(events_bp, url_prefix="/events")
     app.register_blueprint(signups_bp)
+    app.register_blueprint(reminders_bp)
+    app.register_blueprint(shifts_bp)
+    app.register_blueprint(series_bp)
     app.register_blueprint(digests_bp, url_prefix="/digest")
     app.register_blueprint(digest_manage_bp, url_prefix="/digest")
+    app.register_blueprint(attendance_bp)
+    app.register_blueprint(me_bp, url_prefix="/me")
 
 
 __all__ = ["Config", "create_app"]

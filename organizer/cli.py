@@ -14,6 +14,12 @@ def init_app(app: Flask) -> None:
     from .digests.cli import digest_cli
 
     app.cli.add_command(digest_cli)
+    from .reminders.cli import reminders_cli
+
+    app.cli.add_command(reminders_cli)
+    from .series.cli import events_cli
+
+    app.cli.add_command(events_cli)
 
 
 @click.command("seed")

@@ -24,6 +24,9 @@ Demo logins (one shared password, `organize-demo-2026`):
 
 Shared Hope has asked the Two Languages Parents' Network to co-host its memorial: Dana or Jamil
 see the request, with Accept and Decline, on their organization's manage page.
+
+Two actions repeat: Women at the Table's Friday vigil every week (three guests signed up for
+every date) and the Two Languages network meeting every three months.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from .models import (
     EventTranslation,
     Membership,
     Organization,
+    Shift,
     Signup,
     User,
 )
@@ -948,6 +952,30 @@ works at home, what is hard**, and how we support each other.
 
 נעבוד יחד עם הורים ומורות מרהט.""",
     ),
+    ActionSeed(
+        org="two-languages-parents",
+        title="Network meeting: all our bilingual communities",
+        language="en",
+        kind="meeting",
+        region="center",
+        city="",
+        online_url="https://meet.example.org/two-languages/network",
+        day=16,
+        at="20:00",
+        hours=1.5,
+        causes=("education",),
+        confirmed=9,
+        description="""Every three months, parents from **every bilingual school and kindergarten**
+meet online to share what worked and plan together.
+
+- A round of news from each community
+- One shared campaign for the coming months
+- Hebrew–Arabic interpretation throughout""",
+        translations=(
+            ("he", "מפגש הרשת: כל הקהילות הדו-לשוניות שלנו", ""),
+            ("ar", "لقاء الشبكة: كل مجتمعاتنا ثنائية اللغة", ""),
+        ),
+    ),
     # --- Sumud Fields: Palestinian-led nonviolent solidarity --------------------------------
     ActionSeed(
         org="sumud-fields",
@@ -1150,6 +1178,165 @@ Times are Berlin time.""",
 )
 
 
+@dataclass(frozen=True)
+class ShiftSeed:
+    name: str
+    start: str | None  # local "HH:MM" on the action's day; None: a role without set hours
+    end: str | None
+    capacity: int | None
+    confirmed: int
+    waitlisted: int = 0
+
+
+# An aid drive in shifts: sorting and loading each with their own places (loading is full,
+# with a waitlist), and drivers without a limit. Its volunteers sign up per shift.
+SHIFT_DRIVE = ActionSeed(
+    org="common-road",
+    title="Aid depot day in Lod: sorting, loading and driving",
+    language="en",
+    kind="aid_drive",
+    region="center",
+    city="Lod",
+    address="Community aid depot, 7 HaMelacha Street, Lod",
+    day=9,
+    at="08:00",
+    hours=8,
+    causes=("humanitarian",),
+    description="""A full day at the depot in **three shifts**: choose one or more of them.
+
+- **Sorting** (08:00–12:00): food, hygiene kits and blankets into family boxes
+- **Loading the trucks** (12:00–16:00): some lifting, gloves provided
+- **Drivers**: bring your own car to take boxes to families in Lod and Ramla
+
+Closed shoes, water and a hat. Coffee and lunch on us.""",
+)
+DRIVE_SHIFTS: tuple[ShiftSeed, ...] = (
+    ShiftSeed("Sorting", "08:00", "12:00", capacity=12, confirmed=7),
+    ShiftSeed("Loading the trucks", "12:00", "16:00", capacity=6, confirmed=6, waitlisted=2),
+    ShiftSeed("Drivers (with your own car)", None, None, capacity=None, confirmed=3),
+)
+
+
+def _seed_shift_drive(
+    org: Organization, owner: User, existing: dict[tuple[int, str], int], today: date, now: datetime
+) -> tuple[int, int]:
+    """The aid drive in shifts, with sign-ups per shift, unless it exists; (its id, rows added)."""
+    spec = SHIFT_DRIVE
+    if (org.id, spec.title) in existing:
+        return existing[(org.id, spec.title)], 0
+    starts_at = _start(spec, org.timezone, today)
+    posted = now - timedelta(days=8)
+    event = Event(
+        organization=org,
+        title=spec.title,
+        description_md=spec.description,
+        description_html=render_markdown(spec.description),
+        language=spec.language,
+        kind=spec.kind,
+        region=spec.region,
+        city=spec.city,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=spec.hours),
+        timezone=org.timezone,
+        address=spec.address,
+        waitlist_enabled=True,
+        status=STATUS_PUBLISHED,
+        created_by=owner,
+        created_at=posted,
+        updated_at=posted,
+        published_at=posted,
+    )
+    event.causes = [EventCause(cause=c) for c in spec.causes]
+    day = starts_at.astimezone(ZoneInfo(org.timezone)).date()
+
+    def local(clock: str | None) -> datetime | None:
+        if clock is None:
+            return None
+        hour, minute = (int(part) for part in clock.split(":"))
+        return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo(org.timezone))
+
+    rows: list[Shift | Signup] = []
+    guest = 3  # the first guests of the sorting shift load the trucks too
+    for position, seed in enumerate(DRIVE_SHIFTS):
+        shift = Shift(
+            event=event,
+            name=seed.name,
+            starts_at=local(seed.start),
+            ends_at=local(seed.end),
+            capacity=seed.capacity,
+            position=position,
+        )
+        rows.append(shift)
+        statuses = [st.CONFIRMED] * seed.confirmed + [st.WAITLISTED] * seed.waitlisted
+        for i, status in enumerate(statuses):
+            name, email, locale = GUESTS[(guest + i) % len(GUESTS)]
+            signup = _signup(event, name, email, locale, status, posted + timedelta(hours=i + 1))
+            signup.shift = shift
+            rows.append(signup)
+        guest += max(len(statuses) - 2, 1)
+    db.session.add(event)
+    db.session.add_all(rows)
+    db.session.flush()
+    return event.id, 1 + len(spec.causes) + len(rows)
+
+
+@dataclass(frozen=True)
+class SeriesSeed:
+    """An action of ACTIONS that repeats, and the guests who signed up for every date."""
+
+    org: str
+    title: str
+    repeat: str  # services.series.REPEAT_*
+    standing: tuple[int, ...] = ()  # indices into GUESTS
+
+
+# Recurring actions, materialized six weeks ahead like the rest of the demo (`flask events
+# extend` keeps them going): the weekly vigil, and the network's meeting every three months.
+SERIES: tuple[SeriesSeed, ...] = (
+    SeriesSeed(
+        org="women-at-the-table",
+        title="משמרת נשים שבועית: הגיע הזמן להסכם",
+        repeat="weekly",
+        standing=(0, 1, 4),
+    ),
+    SeriesSeed(
+        org="two-languages-parents",
+        title="Network meeting: all our bilingual communities",
+        repeat="quarterly",
+    ),
+)
+SERIES_HORIZON_WEEKS = 6
+
+
+def _seed_series(orgs: dict[str, Organization], now: datetime) -> int:
+    """Make each SERIES action repeat, unless it already does; returns the rows added. Runs
+    after the main commit: the series service commits as it goes."""
+    from .services import series as series_service
+
+    added = 0
+    for spec in SERIES:
+        events = db.session.scalars(
+            select(Event)
+            .where(Event.organization_id == orgs[spec.org].id, Event.title == spec.title)
+            .order_by(Event.starts_at)
+        ).all()
+        if not events or any(e.series_id is not None for e in events):
+            continue
+        first = events[0]
+        local = series_service.to_local(first.starts_at, first.timezone)
+        rule = series_service.build_rule(series_service.Repeat(spec.repeat), local, first.timezone)
+        assert rule is not None
+        series = series_service.create_series(first, rule, now, SERIES_HORIZON_WEEKS)
+        added += len(series.occurrences)  # the series, and its dates after the first
+        for index in spec.standing:
+            name, email, locale = GUESTS[index % len(GUESTS)]
+            _standing, joined = series_service.start_standing(
+                series.id, name=name, email=email, locale=locale, now=now
+            )
+            added += 1 + len(joined)
+    return added
+
+
 def _start(spec: ActionSeed, timezone: str, today: date) -> datetime:
     """The action's start in UTC: a local wall-clock time on a day counted from `today`."""
     day = today + timedelta(days=max(spec.day, 1))
@@ -1337,11 +1524,17 @@ def seed(now: datetime | None = None) -> str:
         event_ids.append(event.id)
         created += 1 + len(spec.causes) + len(event.cohosts) + len(signups)
 
+    org, owner = orgs[SHIFT_DRIVE.org], owners[SHIFT_DRIVE.org]
+    drive_id, rows = _seed_shift_drive(org, owner, existing, today, now)
+    event_ids.append(drive_id)
+    created += rows
+
     signup_count = db.session.scalar(
         select(func.count()).select_from(Signup).where(Signup.event_id.in_(event_ids))
     )
     db.session.commit()
+    created += _seed_series(orgs, now)
     return (
         f"Seeded {len(ORGANIZATIONS)} organizations, {len(USERS)} users, "
-        f"{len(ACTIONS)} actions, {signup_count} sign-ups (created {created} new rows)"
+        f"{len(ACTIONS) + 1} actions, {signup_count} sign-ups (created {created} new rows)"
     )

@@ -1,6 +1,12 @@
 """Screenshots for the README: run against a server started with `make run` (demo data loaded).
 
-.venv/bin/python scripts/screenshots.py [http://127.0.0.1:5000]
+.venv/bin/python scripts/screenshots.py [http://127.0.0.1:5000 [OUTPUT_DIR]]
+
+The main pages (home, the list, an action, the sign-up confirmation, the digest's subscribe
+form, the login page, an organizer's roster) in English, Hebrew and Arabic, on a desktop 1280
+wide and on a 360×740 phone, saved under docs/screenshots/ as `<page>-<lang>.png` and
+`<page>-<lang>-phone.png` (`home-he.png`, `events-ar-phone.png`), and the organizers' digest
+highlights as `highlights.png`. Each run signs a guest up once per language and device.
 """
 
 from __future__ import annotations
@@ -10,67 +16,143 @@ import sys
 import time
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
-BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000"
-OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+BASE = (sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000").rstrip("/")
+ROOT = Path(__file__).resolve().parent.parent
+OUT = Path(sys.argv[2]).resolve() if len(sys.argv) > 2 else ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DEMO_PASSWORD = "organize-demo-2026"  # noqa: S105 - the published demo password
+ADMIN = "admin@demo.organizer"  # a site administrator sees every roster
+
+LANGUAGES = {"en": "en-US", "he": "he-IL", "ar": "ar"}
+DEVICES = {
+    "": {"viewport": {"width": 1280, "height": 900}},
+    "-phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
+}
+GUESTS = {"en": "Lina Haddad", "he": "נועה לוי", "ar": "لينا حداد"}
+
+
+def shot(page: Page, name: str, lang: str, device: str, full_page: bool = True) -> None:
+    path = OUT / f"{name}-{lang}{device}.png"
+    page.screenshot(path=path, full_page=full_page)
+    print(f"  {path.name}")
+
+
+def open_action_id(page: Page) -> str:
+    """An upcoming action in person that a guest can join at once (places left, no approval)."""
+    page.goto(f"{BASE}/events/?online=0&lang=en")
+    links = page.locator("ul.cards a[href^='/events/']").evaluate_all(
+        "els => els.map(e => e.getAttribute('href'))"
+    )
+    for href in dict.fromkeys(h for h in links if re.fullmatch(r"/events/\d+", h)):
+        page.goto(f"{BASE}{href}?lang=en")
+        box = page.locator(".signup-box")
+        joinable = box.locator("form input[name='email']").count() > 0
+        if joinable and box.locator(".badge.ok").count() and not box.locator(".badge.warn").count():
+            return href.rsplit("/", 1)[1]
+    raise SystemExit("No open action in person found: is the demo data loaded (`make run`)?")
+
+
+def log_in(page: Page, email: str) -> None:
+    page.goto(f"{BASE}/auth/login?lang=en")
+    page.fill("input[name='email']", email)
+    page.fill("input[name='password']", DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
+    if "/auth/login" in page.url:
+        raise SystemExit(f"Could not log in as {email}: is the demo data loaded?")
+
+
+def visitor_pages(browser: Browser, action: str, lang: str, device: str) -> None:
+    context = browser.new_context(locale=LANGUAGES[lang], **DEVICES[device])
+    page = context.new_page()
+    phone = bool(device)
+    page.goto(f"{BASE}/?lang={lang}")
+    shot(page, "home", lang, device, full_page=not phone)
+    page.goto(f"{BASE}/events/?lang={lang}")
+    shot(page, "events", lang, device, full_page=False)
+    page.goto(f"{BASE}/events/{action}?lang={lang}")
+    shot(page, "event", lang, device)
+
+    form = page.locator(".signup-box form")
+    form.locator("input[name='name']").fill(GUESTS[lang])
+    form.locator("input[name='email']").fill(f"guest.{lang}{device}.{int(time.time())}@example.org")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    shot(page, "signup-done", lang, device)
+
+    page.goto(f"{BASE}/digest/subscribe?lang={lang}")
+    shot(page, "subscribe", lang, device)
+    page.goto(f"{BASE}/auth/login?lang={lang}")
+    shot(page, "login", lang, device)
+    context.close()
+
+
+def organizer_pages(browser: Browser, action: str, device: str) -> None:
+    context = browser.new_context(**DEVICES[device])
+    page = context.new_page()
+    log_in(page, ADMIN)
+    for lang in LANGUAGES:
+        page.goto(f"{BASE}/events/{action}/roster?lang={lang}")
+        shot(page, "roster", lang, device)
+    if not device:
+        page.goto(f"{BASE}/digest/orgs/common-road/highlights?lang=en")
+        page.screenshot(path=OUT / "highlights.png", full_page=True)
+        print("  highlights.png")
+    page.goto(f"{BASE}/?lang=en")  # ?lang= went into the admin's profile: back to English
+    context.close()
+
+
+def find_action(page: Page, query: str) -> str:
+    """The first upcoming action the list finds for `query`."""
+    page.goto(f"{BASE}/events/?q={query}&lang=en")
+    href = page.locator("ul.cards a[href^='/events/']").first.get_attribute("href")
+    if not href:
+        raise SystemExit(f"No action found for {query!r}: is the demo data loaded?")
+    return href.rsplit("/", 1)[1]
+
+
+def recurring_and_shift_pages(browser: Browser) -> None:
+    """An aid drive with shifts, a weekly vigil with its "every week" sign-up, and an
+    organizer's check-in page on a phone."""
+    context = browser.new_context()
+    page = context.new_page()
+    drive = find_action(page, "Lod")
+    vigil = find_action(page, "הגיע הזמן להסכם")
+    context.close()
+    for lang, device in (("en", ""), ("ar", "-phone"), ("he", "-phone")):
+        context = browser.new_context(locale=LANGUAGES[lang], **DEVICES[device])
+        page = context.new_page()
+        page.goto(f"{BASE}/events/{drive}?lang={lang}")
+        shot(page, "shifts", lang, device)
+        page.goto(f"{BASE}/events/{vigil}?lang={lang}")
+        shot(page, "series", lang, device)
+        context.close()
+    context = browser.new_context(**DEVICES["-phone"])
+    page = context.new_page()
+    log_in(page, ADMIN)
+    for lang in LANGUAGES:
+        page.goto(f"{BASE}/events/{drive}/checkin?lang={lang}")
+        shot(page, "checkin", lang, "-phone")
+    page.goto(f"{BASE}/?lang=en")
+    context.close()
 
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        desktop = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-        page = desktop.new_page()
-        page.goto(f"{BASE}/?lang=en")
-        page.screenshot(path=OUT / "home.png", full_page=True)
-        page.goto(f"{BASE}/events/")
-        page.screenshot(path=OUT / "events.png")
-
-        # An action with places left, for the detail page and a guest sign-up.
-        page.goto(f"{BASE}/events/?online=0")
-        links = page.locator("a[href^='/events/']").evaluate_all(
-            "els => els.map(e => e.getAttribute('href'))"
-        )
-        ids = [h for h in links if re.fullmatch(r"/events/\d+", h)]
-        for href in ids:
-            page.goto(BASE + href)
-            form = page.locator("form[action$='/signup'] input[name='email']")
-            open_places = page.locator(".signup-box, aside").get_by_text("places left").count()
-            if form.count() and open_places and not page.get_by_text("Approval needed").count():
-                break
-        page.screenshot(path=OUT / "event.png", full_page=True)
-        event_url = page.url
-        form = page.locator("form[action$='/signup']")
-        form.locator("input[name='name']").fill("Lina Haddad")
-        form.locator("input[name='email']").fill(f"lina.{int(time.time())}@example.org")
-        form.locator("button[type=submit], input[type=submit]").first.click()
-        page.wait_for_load_state()
-        page.screenshot(path=OUT / "signup-done.png", full_page=True)
-
-        # The roster, as the action's organizer (an admin can see every roster).
-        page.goto(f"{BASE}/auth/login")
-        page.fill("input[name='email']", "admin@demo.organizer")
-        page.fill("input[name='password']", DEMO_PASSWORD)
-        page.locator("form button[type=submit], form input[type=submit]").last.click()
-        page.wait_for_load_state()
-        page.goto(event_url.rstrip("/") + "/roster")
-        page.screenshot(path=OUT / "roster.png", full_page=True)
-
-        # The same list on a phone, in Arabic, right to left.
-        phone = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
-        mobile = phone.new_page()
-        mobile.goto(f"{BASE}/events/?lang=ar")
-        mobile.screenshot(path=OUT / "events-ar-phone.png")
-        mobile.goto(f"{BASE}{ids[0]}?lang=he")
-        mobile.screenshot(path=OUT / "event-he-phone.png", full_page=True)
-        mobile.goto(f"{BASE}/digest/subscribe?lang=ar")
-        mobile.screenshot(path=OUT / "subscribe-ar-phone.png", full_page=True)
-        page.goto(f"{BASE}/digest/orgs/common-road/highlights?lang=en")
-        page.screenshot(path=OUT / "highlights.png", full_page=True)
+        finder = browser.new_context()
+        action = open_action_id(finder.new_page())
+        finder.close()
+        print(f"Action {action}; writing to {OUT}")
+        for device in DEVICES:
+            for lang in LANGUAGES:
+                visitor_pages(browser, action, lang, device)
+            organizer_pages(browser, action, device)
+        recurring_and_shift_pages(browser)
         browser.close()
     print(f"Screenshots written to {OUT}")
 

@@ -153,3 +153,40 @@ def make_subscription(
     db.session.add(subscription)
     db.session.commit()
     return subscription
+
+
+def make_series(
+    org: Organization | None = None,
+    *,
+    first: datetime,
+    rule: str = "FREQ=WEEKLY",
+    created: datetime | None = None,
+    duration: timedelta = timedelta(hours=2),
+    horizon_weeks: int = 12,
+    **kwargs,
+):
+    """A recurring action: its first date at `first` (UTC), repeating by `rule` on the
+    organization's clock, materialized as of `created` (default: a day before the first)."""
+    from organizer.services.series import create_series
+
+    event = make_event(org, starts_at=first, ends_at=first + duration, **kwargs)
+    return create_series(
+        event, rule, created or first - timedelta(days=1), horizon_weeks=horizon_weeks
+    )
+
+
+def make_shift(event: Event, name: str | None = None, capacity: int | None = None, **kwargs):
+    """A shift of `event`, after its existing ones; times (UTC) optional."""
+    from organizer.models import Shift
+
+    n = next(_seq)
+    shift = Shift(
+        event=event,
+        name=name or f"Shift {n}",
+        capacity=capacity,
+        position=kwargs.pop("position", len(event.shifts)),
+        **kwargs,
+    )
+    db.session.add(shift)
+    db.session.commit()
+    return shift

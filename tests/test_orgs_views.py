@@ -479,7 +479,10 @@ def test_feed_is_a_calendar_without_hidden_places(client, listed):
     assert b"Secret 12" not in response.data
     calendar = Calendar.from_ical(response.data)
     summaries = [str(c["summary"]) for c in calendar.walk("VEVENT")]
-    assert summaries == list(SHOWN)
+    # A cancelled action stays in the feed, so subscribed calendars learn it was called off.
+    assert summaries == ["Olive harvest", "Protective presence", "Called-off march", *SHOWN[2:]]
+    called_off = next(c for c in calendar.walk("VEVENT") if c["summary"] == "Called-off march")
+    assert str(called_off["status"]) == "CANCELLED"
     hidden = next(c for c in calendar.walk("VEVENT") if c["summary"] == "Protective presence")
     assert "Jerusalem" in str(hidden["location"])
 

@@ -10,18 +10,20 @@ from markupsafe import Markup
 
 from ..choices import REGIONS
 from ..models import Event
-from ..models import signup as st
 from ..models.event import place_name
 from ..services.events import PLACE_FIELDS
-from ..services.signups import places_left
+from ..services.signups import places_left_in
 
 
 def availability(event: Event, counts: Mapping[str, int]) -> list[tuple[str, str]]:
-    """Badges for a card or the detail page: (label, css class). Counts only, never names."""
+    """Badges for a card or the detail page: (label, css class). Counts only, never names.
+
+    An action with shifts counts the places of all its shifts: full only when every one is.
+    """
     if event.is_cancelled:
         return [(_("Cancelled"), "danger")]
     badges: list[tuple[str, str]] = []
-    left = places_left(event, counts.get(st.CONFIRMED, 0))
+    left = places_left_in(event, counts)
     if left is None:
         badges.append((_("Open to all"), "ok"))
     elif left > 0:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -35,9 +36,12 @@ from ..models import event as ev
 from ..services import orgs
 from ..services.errors import NotFound
 from ..services.events import EDITABLE_COLUMNS, EventData, EventFilters
+from ..services.reminders import REMINDER_HOURS
+from .repeat_form import RepeatFields
 
 MAX_YEARS_AHEAD = 5
 MAX_DURATION = timedelta(days=31)
+MAX_REMINDER_HOURS = 7 * 24
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
 
 
@@ -70,7 +74,28 @@ def is_web_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname) and not has_space
 
 
-class EventForm(FlaskForm):
+def _hours_choice(value: object) -> str:
+    """The reminder select's value: "" for no reminder, else the hours as text."""
+    return "" if value in (None, "", "None") else str(value)
+
+
+def reminder_choices(current: str = "") -> list[SelectChoice]:
+    """No reminder, or 2 to 72 hours before; another whole number of hours up to a week, set
+    elsewhere (a series, the command line), stays as it is rather than being lost on save."""
+    hours = list(REMINDER_HOURS)
+    if len(current) <= 3 and current.isascii() and current.isdigit():
+        if 1 <= int(current) <= MAX_REMINDER_HOURS and str(int(current)) == current:
+            hours = sorted({*hours, int(current)})
+    return [
+        SelectChoice("", _("No reminder")),
+        *(
+            SelectChoice(str(h), ngettext("%(num)d hour before", "%(num)d hours before", h))
+            for h in hours
+        ),
+    ]
+
+
+class EventForm(RepeatFields, FlaskForm):
     title = StringField(
         _l("Title"), validators=[DataRequired(), Length(max=200)], filters=[one_line]
     )
@@ -106,6 +131,10 @@ class EventForm(FlaskForm):
         _l("Reveal it only this many hours before the start"),
         validators=[Optional(), NumberRange(min=0, max=720)],
     )
+    reminder_hours = SelectField(
+        _l("Remind confirmed volunteers by email"), default="24", coerce=_hours_choice
+    )
+    second_reminder = BooleanField(_l("Also remind them 2 hours before"))
     cohosts = SelectMultipleField(_l("Co-hosting organizations"), choices=[])
 
     def __init__(
@@ -136,6 +165,8 @@ class EventForm(FlaskForm):
             SelectChoice(ev.VISIBILITY_PUBLIC, _("Everyone: listed on the site")),
             SelectChoice(ev.VISIBILITY_UNLISTED, _("Only people with the link (unlisted)")),
         ]
+        self.reminder_hours.data = _hours_choice(self.reminder_hours.data)  # None: no reminder
+        self.reminder_hours.choices = reminder_choices(self.reminder_hours.data)
         self.location_visibility.choices = [
             SelectChoice(ev.LOCATION_PUBLIC, _("Everyone")),
             SelectChoice(
@@ -159,6 +190,7 @@ class EventForm(FlaskForm):
             self.region.errors = [*self.region.errors, _("Please choose a region.")]
             ok = False
         ok = self._validate_times() and ok
+        ok = self._validate_repeat() and ok
         ok = self._validate_place() and ok
         ok = self._validate_translations() and ok
         return ok
@@ -260,6 +292,8 @@ class EventForm(FlaskForm):
             visibility=self.visibility.data,
             location_visibility=self.location_visibility.data,
             reveal_hours_before=self.reveal_hours_before.data if hidden else None,
+            reminder_hours=int(self.reminder_hours.data) if self.reminder_hours.data else None,
+            second_reminder=bool(self.second_reminder.data),
             cohost_slugs=self.cohost_slugs(),
             translations=self.translations(),
         )

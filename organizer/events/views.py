@@ -11,14 +11,17 @@ from ..forms import one_line, show_errors
 from ..i18n import select_timezone
 from ..ics import calendar_for, calendar_response
 from ..models.event import STATUS_DRAFT
+from ..series.views import series_context
 from ..services import events as service
 from ..services import orgs, permissions
+from ..services import series as series_service
 from ..services import signups as signup_service
 from ..services.errors import InvalidInput, InvalidTransition
 from ..signups.views import signup_box_context
 from ..web import absolute_url, now_utc
 from . import display
 from .forms import CancelForm, EventForm, filter_args, form_data_for, page_number, parse_filters
+from .repeat_form import repeat_data
 
 bp = Blueprint("events", __name__)
 
@@ -58,6 +61,7 @@ def detail(event_id: int):
     return render_template(
         "events/detail.html",
         **box,
+        **series_context(event, now_utc()),
         show_location=can_manage or not event.location_hidden,
         place_on_my_page=place_on_my_page,
         share_url=absolute_url(".detail", event_id=event.id),
@@ -92,12 +96,17 @@ def new():
     if form.validate_on_submit():
         try:
             author = current_user._get_current_object()
+            rule = form.repeat_rule()
             event = service.create_event(org, author, form.to_data(), now)
             hosts = service.set_cohosts(event, form.cohost_slugs(), author, now)
+            if rule is not None:
+                series_service.create_series(event, rule, now)
         except InvalidInput as error:
             show_errors(form, error)
         else:
             flash(_("Saved as a draft. Check it, then publish it when you're ready."), "success")
+            if rule is not None:
+                flash(_("It repeats: its coming dates are drafts too, published with it."), "info")
             _flash_cohosts(hosts)
             return redirect(url_for(".detail", event_id=event.id))
     status = 400 if form.is_submitted() else 200
@@ -113,29 +122,78 @@ def edit(event_id: int):
         return redirect(url_for(".detail", event_id=event.id))
     now = now_utc()
     form = EventForm(
-        data=form_data_for(event) if request.method == "GET" else None,
+        data=form_data_for(event) | repeat_data(event.series) if request.method == "GET" else None,
         organization=event.organization,
         timezone=event.timezone,
         now=now,
         original_start=event.starts_at,
         can_choose_cohosts=permissions.can_change_cohosts(current_user, event),
     )
+    form.use_series(event.series)
     if form.validate_on_submit():
         try:
-            changes = service.update_event(event, form.to_data(), now)
+            any_change, message = _save_edit(event, form, now)
             user = current_user._get_current_object()
             hosts = service.set_cohosts(event, form.cohost_slugs(), user, now)
         except InvalidInput as error:
             show_errors(form, error)
+        except InvalidTransition:
+            flash(_("This series has ended: edit its dates one by one."), "error")
+            return redirect(url_for(".detail", event_id=event.id))
         else:
-            if changes.any or not hosts.any:
-                flash(_edit_message(changes), "success")
+            if any_change or not hosts.any:
+                flash(message, "success")
             _flash_cohosts(hosts)
             return redirect(url_for(".detail", event_id=event.id))
     status = 400 if form.is_submitted() else 200
     return render_template(
         "events/form.html", form=form, org=event.organization, event=event
     ), status
+
+
+def _save_edit(event, form: EventForm, now) -> tuple[bool, str]:
+    """Save the form: for a date of a series, on its own or with all following dates; an
+    action that does not repeat yet may start to. Returns whether anything changed, and what
+    to tell the organizer."""
+    data, rule = form.to_data(), form.repeat_rule()
+    if form.applies_to_following:
+        edit = series_service.update_following(event, data, now, rule)
+        return edit.any, _series_edit_message(edit)
+    if event.series_id is not None:
+        changes = series_service.update_this(event, data, now, rule)
+        return changes.any, _edit_message(changes)
+    changes = service.update_event(event, data, now)
+    if rule is None:
+        return changes.any, _edit_message(changes)
+    series_service.create_series(event, rule, now)
+    return True, _edit_message(changes) + " " + _("It repeats now: its coming dates are saved.")
+
+
+def _series_edit_message(edit: series_service.SeriesEdit) -> str:
+    if not edit.any:
+        return _("Nothing changed.")
+    message = ngettext(
+        "Saved for this date and %(num)d following date.",
+        "Saved for this date and %(num)d following dates.",
+        edit.updated,
+    )
+    if edit.cancelled:
+        message += " " + ngettext(
+            "%(num)d date no longer in the new rule was cancelled.",
+            "%(num)d dates no longer in the new rule were cancelled.",
+            edit.cancelled,
+        )
+    if edit.notified:
+        message += " " + ngettext(
+            "%(num)d volunteer was emailed.", "%(num)d volunteers were emailed.", edit.notified
+        )
+    if edit.skipped:
+        message += " " + ngettext(
+            "%(num)d date kept its old capacity: more volunteers are confirmed there.",
+            "%(num)d dates kept their old capacity: more volunteers are confirmed there.",
+            len(edit.skipped),
+        )
+    return message
 
 
 def _flash_cohosts(hosts: service.CohostChanges) -> None:
@@ -176,7 +234,7 @@ def _edit_message(changes: service.EventChanges) -> str:
 def publish(event_id: int):
     event = service.managed_event(event_id, current_user)
     try:
-        service.publish_event(event, now_utc())
+        series_service.publish(event, now_utc())
     except InvalidTransition as error:
         if error.state == "past":
             flash(_("This action is already over, so it can't be published."), "error")

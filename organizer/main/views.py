@@ -1,14 +1,15 @@
-"""The home page and the site-wide calendar feed."""
+"""The home page, the site-wide calendar feed and the personal feeds."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, render_template
 
 from ..i18n import select_timezone
-from ..ics import calendar_for, calendar_response
+from ..ics import calendar_response
+from ..services import calendars
 from ..services import events as event_service
 from ..web import now_utc
 
@@ -35,6 +36,15 @@ def home():
 @bp.get("/calendar/events.ics")
 def calendar_ics():
     """Every upcoming public action, for calendar apps; hidden places stay hidden."""
-    now = now_utc()
-    body = calendar_for(event_service.calendar_events(now), now, name="Organizer")
+    body = calendars.public_feed(now_utc())
     return calendar_response(body, "organizer-actions.ics")
+
+
+@bp.get("/calendar/<token>.ics")
+def personal_calendar(token: str):
+    """A volunteer's own actions, behind the secret in the URL (reset from the profile)."""
+    user = calendars.user_for_calendar_token(token)
+    if user is None:
+        abort(404)
+    body = calendars.personal_feed(user, now_utc())
+    return calendar_response(body, "my-actions.ics", private=True)

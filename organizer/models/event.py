@@ -36,6 +36,8 @@ VISIBILITY_UNLISTED = "unlisted"
 LOCATION_PUBLIC = "public"
 LOCATION_CONFIRMED = "confirmed"  # revealed only to confirmed volunteers
 
+DEFAULT_REMINDER_HOURS = 24
+
 # A co-host is asked first: until one of its organizers accepts, it is not a host anywhere.
 COHOST_PENDING = "pending"
 COHOST_ACCEPTED = "accepted"
@@ -101,7 +103,9 @@ class Event(db.Model):
     roster_version: Mapped[int] = mapped_column(Integer, default=0)
     sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE
     # Reminders: hours before the start (None: no reminder), and a second one 2 hours before.
-    reminder_hours: Mapped[int | None] = mapped_column(Integer, default=24)
+    # No column default: the ORM would put it in place of an explicit None ("no reminder");
+    # __init__ gives new actions the 24 hours instead.
+    reminder_hours: Mapped[int | None] = mapped_column(Integer)
     second_reminder: Mapped[bool] = mapped_column(Boolean, default=False)
     # An occurrence of a recurring series: its slot in the rule (the RECURRENCE-ID), kept when
     # the occurrence alone is moved (then `detached`, and later series edits leave it be).
@@ -131,6 +135,10 @@ class Event(db.Model):
     translations: Mapped[list[EventTranslation]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="EventTranslation.locale"
     )
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("reminder_hours", DEFAULT_REMINDER_HOURS)
+        super().__init__(**kwargs)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -106,7 +106,8 @@ class ReminderDelivery(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     signup_id: Mapped[int] = mapped_column(ForeignKey("signups.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(8))  # "first" (24 h by default) or "second" (2 h)
-    status: Mapped[str] = mapped_column(String(16), default="claimed")  # claimed|sent|failed
+    # claimed | sent | failed (retried) | bounced (refused for good: never retried)
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -18,9 +18,9 @@ from markupsafe import Markup
 
 from ..forms import show_errors
 from ..i18n import current_locale
-from ..ics import calendar_for, calendar_response
+from ..ics import calendar_response
 from ..markdown import render_markdown
-from ..services import events, orgs, permissions
+from ..services import attendance, calendars, events, orgs, permissions
 from ..services.errors import (
     AlreadyMember,
     InvalidInput,
@@ -28,6 +28,7 @@ from ..services.errors import (
     InvitationUnavailable,
     LastOwnerError,
 )
+from ..services.series import group_by_series
 from ..services.signups import counts_by_event
 from ..web import now_utc
 from .forms import (
@@ -100,9 +101,7 @@ def public(slug: str):
 @bp.get("/<slug>/events.ics")
 def feed(slug: str):
     org = orgs.get_organization(slug)
-    now = now_utc()
-    events = orgs.upcoming_public_events(org, now).events
-    body = calendar_for(events, now, reveal_location=False, name=org.name)
+    body = calendars.organization_feed(org, now_utc())  # never a hidden place
     return calendar_response(body, f"{org.slug}.ics")
 
 
@@ -112,12 +111,15 @@ def manage(slug: str):
     org = orgs.organization_for(current_user, slug)
     now = now_utc()
     upcoming, past = orgs.managed_events(org, now)
+    singles, series_groups = group_by_series(upcoming)  # each series' coming dates together
     return render_template(
         "orgs/manage.html",
         org=org,
-        upcoming=upcoming,
+        upcoming=singles,
+        series_groups=series_groups,
         past=past,
         counts=counts_by_event([e.id for e in upcoming + past]),
+        attendance=attendance.attendance_counts(upcoming + past, now),
         is_owner=permissions.is_owner_of(current_user, org),
         cohost_requests=events.cohost_requests(org, now),
     )

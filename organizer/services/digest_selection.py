@@ -21,7 +21,7 @@ from functools import cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -38,7 +38,7 @@ from ..models import (
 from ..models import event as ev
 from ..models import signup as st
 from .digest_schedule import iso_week
-from .signups import places_left
+from .signups import counts_by_event, full_without_waitlist, places_left_in
 
 WINDOW = timedelta(days=14)  # how far ahead a digest looks
 
@@ -132,7 +132,7 @@ class Candidates:
         return list(self._ids)
 
     def places_left(self, event: Event) -> int | None:
-        return places_left(event, self.counts.get(event.id, {}).get(st.CONFIRMED, 0))
+        return places_left_in(event, self.counts.get(event.id, {}))
 
 
 def _window_conditions(now: datetime, organization_ids: Iterable[int] | None) -> list:
@@ -201,13 +201,9 @@ def load_candidates(now: datetime, organization_ids: Iterable[int] | None = None
         .order_by(EventTranslation.locale)
     ):
         translations.setdefault(translation.event_id, []).append(translation)
-    counts: dict[int, dict[str, int]] = {e.id: {} for e in events}
-    for event_id, status, count in db.session.execute(
-        select(Signup.event_id, Signup.status, func.count())
-        .where(Signup.event_id.in_(ids))
-        .group_by(Signup.event_id, Signup.status)
-    ):
-        counts.setdefault(event_id, {})[status] = count
+    # Per status, and for actions with shifts the places left in them: one query.
+    counted = counts_by_event(ids)
+    counts = {e.id: counted.get(e.id, {}) for e in events}
     highlight_rows = db.session.execute(
         select(Highlight.event_id, Highlight.organization_id, Highlight.week, Organization.timezone)
         .join(Organization, Organization.id == Highlight.organization_id)
@@ -242,7 +238,8 @@ def load_candidates(now: datetime, organization_ids: Iterable[int] | None = None
 
 
 def _full_without_waitlist(event: Event, counts: Mapping[str, int]) -> bool:
-    return places_left(event, counts.get(st.CONFIRMED, 0)) == 0 and not event.waitlist_enabled
+    """Full without a waitlist; an action with shifts only when every shift is."""
+    return full_without_waitlist(event, counts)
 
 
 def signed_up_event_ids(

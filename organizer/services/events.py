@@ -33,6 +33,7 @@ from ..models import (
 from ..models import event as ev
 from ..web import absolute_url, url_context
 from . import notifications, permissions
+from . import shifts as shift_service
 from . import signups as signup_service
 from .errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 
@@ -40,7 +41,8 @@ from .errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 EDITABLE_COLUMNS = (
     "title", "description_md", "language", "kind", "region", "city", "starts_at", "ends_at",
     "is_online", "address", "online_url", "capacity", "waitlist_enabled", "approval_required",
-    "visibility", "location_visibility", "reveal_hours_before",
+    "visibility", "location_visibility", "reveal_hours_before", "reminder_hours",
+    "second_reminder",
 )  # fmt: skip
 # What volunteers are told about when it changes: when and where.
 TIME_FIELDS = ("starts_at", "ends_at")
@@ -70,6 +72,9 @@ class EventData:
     visibility: str = ev.VISIBILITY_PUBLIC
     location_visibility: str = ev.LOCATION_PUBLIC
     reveal_hours_before: int | None = None
+    # Emailed this many hours before the start (None: never), and again two hours before.
+    reminder_hours: int | None = ev.DEFAULT_REMINDER_HOURS
+    second_reminder: bool = False
     # Checked with the rest (a bad slug writes nothing), but saved by set_cohosts, which knows
     # who is asking: co-hosts must accept first. None: the form had no say over co-hosts.
     cohost_slugs: list[str] | None = None
@@ -159,6 +164,8 @@ def _columns(data: EventData) -> dict[str, object]:
         "visibility": data.visibility,
         "location_visibility": data.location_visibility,
         "reveal_hours_before": data.reveal_hours_before if hidden else None,
+        "reminder_hours": data.reminder_hours,
+        "second_reminder": data.second_reminder,
     }
 
 
@@ -305,6 +312,8 @@ def update_event(event: Event, data: EventData, now: datetime) -> EventChanges:
         db.session.rollback()
         return changes
     _new_version(event, now)
+    if changes.time_changed:
+        shift_service.follow_move(event, changes.old.get("starts_at", event.starts_at))
     if "capacity" in changes.fields:
         # Checked against the places already taken, saved with the rest of the edit and filled
         # from the waitlist in one transaction with the roster locked: no sign-up gets between.
@@ -529,12 +538,6 @@ def upcoming_sections(
     }
     counts = signup_service.counts_by_event(week_ids + later_ids)
     return [loaded[i] for i in week_ids], [loaded[i] for i in later_ids], counts
-
-
-def calendar_events(now: datetime, limit: int = 1000) -> list[Event]:
-    """Every upcoming public action, for the site-wide calendar feed (one query)."""
-    query = listed_events(now).order_by(Event.starts_at, Event.id).limit(limit)
-    return list(db.session.scalars(query))
 
 
 def load_event(event_id: int) -> Event | None:

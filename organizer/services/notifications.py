@@ -103,6 +103,36 @@ def notify_signup(signup: Signup, now: datetime | None = None, repeated: bool = 
     return _send(signup, template, now, with_calendar=with_calendar, repeated=repeated)
 
 
+def notify_shift_signup(
+    signups: list[Signup], now: datetime | None = None, repeated: bool = False
+) -> bool:
+    """One email for a sign-up to several shifts, listing each shift and its status, with the
+    calendar file once one of them is confirmed.
+
+    `repeated`: the address already held every chosen shift; only its inbox is told so.
+    """
+    if not signups:
+        return False
+    now = now or now_utc()
+    first = signups[0]
+    event = first.event
+    confirmed = [s for s in signups if s.status == st.CONFIRMED]
+    # The place, when shown, is shown by a confirmed sign-up's right to see it.
+    lead = confirmed[0] if confirmed else first
+    with url_context():
+        return send_email(
+            first.email,
+            "signup_shifts",
+            first.locale,
+            attachments=[_calendar(event, lead, now)] if confirmed else [],
+            **_context(lead, now),
+            shift_signups=[(s, waitlist_position(s)) for s in signups],
+            any_confirmed=bool(confirmed),
+            all_pending=all(s.status == st.PENDING for s in signups),
+            repeated=repeated,
+        )
+
+
 def notify_promoted(signups: Iterable[Signup], now: datetime | None = None) -> int:
     """A place opened up: the volunteers moved from the waitlist get the full details."""
     return sum(
@@ -122,13 +152,17 @@ def notify_declined(signup: Signup, now: datetime | None = None) -> bool:
 
 
 def _signups_of(event: Event, statuses: Iterable[str]) -> list[Signup]:
-    return list(
-        db.session.scalars(
-            select(Signup)
-            .where(Signup.event_id == event.id, Signup.status.in_(statuses))
-            .order_by(Signup.id)
-        )
+    """One sign-up per volunteer (someone in two shifts gets one email), a confirmed one
+    when they have it, so a hidden place is shown by what they may see."""
+    rows = db.session.scalars(
+        select(Signup)
+        .where(Signup.event_id == event.id, Signup.status.in_(statuses))
+        .order_by((Signup.status == st.CONFIRMED).desc(), Signup.id)
     )
+    first: dict[str, Signup] = {}
+    for signup in rows:
+        first.setdefault(signup.email, signup)
+    return sorted(first.values(), key=lambda signup: signup.id)
 
 
 def _email_each(

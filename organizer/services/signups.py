@@ -9,18 +9,21 @@ run one after another, and the count of confirmed places read after the lock is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, distinct, exists, func, literal, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.sql.elements import ColumnElement
 
 from ..database import transaction
 from ..extensions import db
-from ..models import Event, Signup, User
+from ..models import Event, Shift, Signup, User
 from ..models import signup as st
 from .accounts import normalize_email
 from .errors import AlreadySignedUp, InvalidInput, InvalidTransition, NotFound, SignupClosed
@@ -29,6 +32,13 @@ CLOSED_NOT_PUBLISHED = "not_published"
 CLOSED_CANCELLED = "cancelled"
 CLOSED_PAST = "past"
 CLOSED_FULL = "full"
+MAX_ID = 2**31  # ids are 32-bit integers
+
+
+# Besides statuses, the counts of an action with shifts carry these keys (see counts_by_event).
+SHIFTS = "shifts"  # how many shifts it has
+SHIFTS_UNLIMITED = "shifts_unlimited"  # how many of them have no limit
+SHIFT_PLACES_LEFT = "shift_places_left"  # free places over the shifts with a limit
 
 
 @dataclass
@@ -37,6 +47,26 @@ class RosterChange:
 
     signup: Signup
     promoted: list[Signup] = field(default_factory=list)
+
+
+@dataclass
+class ShiftSignups:
+    """A sign-up to some shifts of an action: a row per chosen shift, in the shifts' order.
+
+    `new` holds the rows this request created or took up again; empty when the address already
+    held every chosen shift (a double submit), which only its inbox is told.
+    """
+
+    signups: list[Signup]
+    new: list[Signup]
+
+
+class ShiftFull(SignupClosed):
+    """A chosen shift is full and the action keeps no waitlist: nothing was written."""
+
+    def __init__(self, shift: Shift) -> None:
+        super().__init__(CLOSED_FULL)
+        self.shift = shift
 
 
 def _lock_roster(event_id: int) -> Event:
@@ -70,27 +100,66 @@ def _signup_transaction(signup_id: int) -> Iterator[tuple[Signup, Event]]:
         yield signup, event
 
 
-def _count(event_id: int, statuses: Iterable[str]) -> int:
+def _shift_of(signup: Signup) -> Shift | None:
+    """The shift a sign-up holds a place in (None: the action without shifts)."""
+    return db.session.get(Shift, signup.shift_id) if signup.shift_id is not None else None
+
+
+def _in_shift(shift_id: int | None) -> ColumnElement[bool]:
+    """Rows of one shift, or (None) the rows of the action itself, without a shift."""
+    return Signup.shift_id.is_(None) if shift_id is None else Signup.shift_id == shift_id
+
+
+def _volunteers(event_id: int, statuses: Iterable[str]) -> int:
+    """People, not rows: a volunteer in two shifts has two rows and counts once."""
+    return db.session.scalar(
+        select(func.count(distinct(Signup.email))).where(
+            Signup.event_id == event_id, Signup.status.in_(statuses)
+        )
+    )
+
+
+def _taken(event_id: int, shift_id: int | None) -> int:
+    """Places held in one shift (or, for None, in the action without shifts)."""
     return db.session.scalar(
         select(func.count())
         .select_from(Signup)
-        .where(Signup.event_id == event_id, Signup.status.in_(statuses))
+        .where(Signup.event_id == event_id, _in_shift(shift_id), Signup.status == st.CONFIRMED)
     )
 
 
 def confirmed_count(event_id: int) -> int:
-    return _count(event_id, [st.CONFIRMED])
+    """Confirmed volunteers (each once, however many shifts they hold)."""
+    return _volunteers(event_id, [st.CONFIRMED])
 
 
 def active_count(event_id: int) -> int:
     """Volunteers still holding a place, a waitlist spot or a request for approval."""
-    return _count(event_id, st.ACTIVE_STATUSES)
+    return _volunteers(event_id, st.ACTIVE_STATUSES)
 
 
-def places_left(event: Event, confirmed: int) -> int | None:
+def places_left(event: Event | Shift, confirmed: int) -> int | None:
+    """Free places of an action, or of one shift; None when there is no limit."""
     if event.capacity is None:
         return None
     return max(event.capacity - confirmed, 0)
+
+
+def has_shifts(counts: Mapping[str, int]) -> bool:
+    return bool(counts.get(SHIFTS))
+
+
+def places_left_in(event: Event, counts: Mapping[str, int]) -> int | None:
+    """Free places by an action's counts (from counts_by_event): in an action with shifts, the
+    free places of all its shifts together, None when one of them has no limit."""
+    if has_shifts(counts):
+        return None if counts.get(SHIFTS_UNLIMITED) else counts.get(SHIFT_PLACES_LEFT, 0)
+    return places_left(event, counts.get(st.CONFIRMED, 0))
+
+
+def full_without_waitlist(event: Event, counts: Mapping[str, int]) -> bool:
+    """Nobody can join: every place (of every shift) is taken and there is no waitlist."""
+    return places_left_in(event, counts) == 0 and not event.waitlist_enabled
 
 
 def closed_reason(event: Event, now: datetime, confirmed: int | None = None) -> str | None:
@@ -109,12 +178,19 @@ def closed_reason(event: Event, now: datetime, confirmed: int | None = None) -> 
     return None
 
 
-def _place_or_waitlist(event: Event) -> str:
-    """A place while one is free, else the waitlist; SignupClosed when full without one."""
-    full = places_left(event, confirmed_count(event.id)) == 0
+def _place_or_waitlist(event: Event, shift: Shift | None = None) -> str:
+    """A place while one is free (in the shift, if any), else the waitlist; SignupClosed when
+    full without one. The roster must be locked."""
+    owner = shift if shift is not None else event
+    full = places_left(owner, _taken(event.id, shift.id if shift else None)) == 0
     if full and not event.waitlist_enabled:
-        raise SignupClosed(CLOSED_FULL)  # nobody could be given a place, not even after approval
+        # Nobody could be given a place, not even after approval.
+        raise ShiftFull(shift) if shift is not None else SignupClosed(CLOSED_FULL)
     return st.WAITLISTED if full else st.CONFIRMED
+
+
+def _has_shifts(event_id: int) -> bool:
+    return bool(db.session.scalar(select(exists().where(Shift.event_id == event_id))))
 
 
 def sign_up(
@@ -126,22 +202,25 @@ def sign_up(
     phone: str = "",
     locale: str = "en",
     user: User | None = None,
+    standing_signup_id: int | None = None,
 ) -> Signup:
     """Take a place, a waitlist spot or a request for approval; commits.
 
     The sign-up is linked to `user` (the one logged in) only when the address is theirs and
     confirmed: they may be signing up someone else, or may not own the address at all.
     Raises AlreadySignedUp when the address already holds an active sign-up (or was
-    declined), SignupClosed when the action does not take sign-ups.
+    declined), SignupClosed when the action does not take sign-ups, InvalidInput when the
+    action has shifts (see sign_up_for_shifts).
     """
     email = normalize_email(email)
-    if user is not None and (not user.email_confirmed or user.email.strip().lower() != email):
-        user = None  # an unconfirmed account has not proved it owns the address
+    user = _owner(user, email)
     try:
         with _roster_transaction(event_id) as event:
             reason = closed_reason(event, now)
             if reason:
                 raise SignupClosed(reason)
+            if _has_shifts(event_id):
+                raise InvalidInput({"shifts": _l("Please choose at least one shift.")})
             existing = _signup_by_email(event_id, email)
             if existing is not None and existing.status != st.CANCELLED:
                 raise AlreadySignedUp(existing)
@@ -149,17 +228,8 @@ def sign_up(
             if event.approval_required:
                 status = st.PENDING
             signup = existing or Signup(event_id=event_id, email=email, created_at=now)
-            signup.name = name.strip()
-            signup.phone = (phone or "").strip()
-            signup.locale = locale
-            signup.user_id = user.id if user is not None else None
-            signup.status = status
-            signup.attendance = None
-            signup.queued_at = now
-            signup.updated_at = now
-            signup.cancelled_at = None
-            signup.confirmed_at = now if status == st.CONFIRMED else None
-            db.session.add(signup)
+            _take(signup, status, now, name=name, phone=phone, locale=locale, user=user)
+            signup.standing_signup_id = standing_signup_id  # made by an "every week" sign-up
     except IntegrityError:
         # Only reachable if a row was written without taking the roster lock.
         existing = _signup_by_email(event_id, email)
@@ -169,24 +239,167 @@ def sign_up(
     return signup
 
 
-def _signup_by_email(event_id: int, email: str) -> Signup | None:
+def _owner(user: User | None, email: str) -> User | None:
+    """The logged-in user, if they proved they own `email` (an unconfirmed account has not)."""
+    if user is not None and (not user.email_confirmed or user.email.strip().lower() != email):
+        return None
+    return user
+
+
+def _take(
+    signup: Signup, status: str, now: datetime, *, name: str, phone: str, locale: str, user
+) -> None:
+    """Fill a new (or cancelled, now taken up again) sign-up row."""
+    signup.name = name.strip()
+    signup.phone = (phone or "").strip()
+    signup.locale = locale
+    signup.user_id = user.id if user is not None else None
+    signup.status = status
+    signup.attendance = None
+    signup.queued_at = now
+    signup.updated_at = now
+    signup.cancelled_at = None
+    signup.confirmed_at = now if status == st.CONFIRMED else None
+    db.session.add(signup)
+
+
+def _signup_by_email(event_id: int, email: str, shift_id: int | None = None) -> Signup | None:
     return db.session.scalar(
-        select(Signup).where(Signup.event_id == event_id, Signup.email == email)
+        select(Signup).where(
+            Signup.event_id == event_id, _in_shift(shift_id), Signup.email == email
+        )
     )
+
+
+def sign_up_for_shifts(
+    event_id: int,
+    shift_ids: Sequence[int],
+    *,
+    name: str,
+    email: str,
+    now: datetime,
+    phone: str = "",
+    locale: str = "en",
+    user: User | None = None,
+) -> ShiftSignups:
+    """Sign up for one or more shifts of an action: a row per shift, each with its own place,
+    waitlist spot or request for approval; commits.
+
+    All or nothing: InvalidInput when no shift is chosen or one is not (or no longer) a shift
+    of this action, ShiftFull when a chosen shift is full and there is no waitlist,
+    SignupClosed when the action does not take sign-ups. Shifts the address already holds are
+    left as they are (a double submit changes nothing).
+    """
+    email = normalize_email(email)
+    user = _owner(user, email)
+    wanted = set(shift_ids)
+    if not wanted:
+        raise InvalidInput({"shifts": _l("Please choose at least one shift.")})
+    gone = InvalidInput(
+        {"shifts": _l("A shift you chose is no longer offered. Please choose again.")}
+    )
+    if not all(0 < shift_id < MAX_ID for shift_id in wanted):
+        raise gone  # no such row could exist (and PostgreSQL refuses to compare it)
+    try:
+        with _roster_transaction(event_id) as event:
+            reason = closed_reason(event, now)
+            if reason:
+                raise SignupClosed(reason)
+            shifts = list(
+                db.session.scalars(
+                    select(Shift)
+                    .where(Shift.event_id == event_id, Shift.id.in_(wanted))
+                    .order_by(Shift.position, Shift.id)
+                )
+            )
+            if len(shifts) != len(wanted):
+                raise gone
+            held = {
+                s.shift_id: s
+                for s in db.session.scalars(
+                    select(Signup).where(
+                        Signup.event_id == event_id,
+                        Signup.shift_id.in_(wanted),
+                        Signup.email == email,
+                    )
+                )
+            }
+            result = ShiftSignups([], [])
+            for shift in shifts:
+                signup = held.get(shift.id)
+                if signup is not None and signup.status != st.CANCELLED:
+                    result.signups.append(signup)  # already theirs: left as it is
+                    continue
+                status = _place_or_waitlist(event, shift)
+                if event.approval_required:
+                    status = st.PENDING
+                signup = signup or Signup(
+                    event_id=event_id, shift_id=shift.id, email=email, created_at=now
+                )
+                _take(signup, status, now, name=name, phone=phone, locale=locale, user=user)
+                signup.shift = shift
+                result.signups.append(signup)
+                result.new.append(signup)
+    except IntegrityError:
+        # Only reachable if a row was written without taking the roster lock.
+        existing = [_signup_by_email(event_id, email, shift_id) for shift_id in sorted(wanted)]
+        if not all(existing):
+            raise
+        return ShiftSignups([s for s in existing if s is not None], [])
+    return result
 
 
 def find_signup_for_user(event_id: int, user: User | None) -> Signup | None:
     """The sign-up a logged-in user holds for an action: by account, or by confirmed email."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
+    return db.session.scalar(
+        select(Signup)
+        .where(Signup.event_id == event_id, _mine(user))
+        .order_by(
+            (Signup.status == st.CONFIRMED).desc(),
+            Signup.status.in_(st.ACTIVE_STATUSES).desc(),
+            Signup.id,
+        )
+        .limit(1)
+    )
+
+
+def _mine(user: User) -> ColumnElement[bool]:
     mine = Signup.user_id == user.id
     if user.email_confirmed:
         mine = or_(mine, Signup.email == user.email.strip().lower())
-    return db.session.scalar(
-        select(Signup)
-        .where(Signup.event_id == event_id, mine)
-        .order_by(Signup.status.in_(st.ACTIVE_STATUSES).desc(), Signup.id)
-        .limit(1)
+    return mine
+
+
+def find_shift_signups_for_user(event_id: int, user: User | None) -> list[Signup]:
+    """The shift sign-ups a logged-in user holds for an action, in the shifts' order."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        db.session.scalars(
+            select(Signup)
+            .join(Signup.shift)
+            .where(Signup.event_id == event_id, _mine(user))
+            .options(contains_eager(Signup.shift))
+            .order_by(Shift.position, Shift.id, Signup.id)
+        )
+    )
+
+
+def shift_signups_like(signup: Signup) -> list[Signup]:
+    """All shift sign-ups of this sign-up's address for its action (the volunteer's own page
+    shows them together: one inbox holds every one of their links)."""
+    if signup.shift_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(Signup)
+            .join(Signup.shift)
+            .where(Signup.event_id == signup.event_id, Signup.email == signup.email)
+            .options(contains_eager(Signup.shift))
+            .order_by(Shift.position, Shift.id)
+        )
     )
 
 
@@ -217,10 +430,16 @@ def signup_on(event: Event, signup_id: int) -> Signup:
 
 
 def roster(event_id: int, q: str = "") -> list[Signup]:
-    """Everyone on the roster in one query: confirmed first, each group in waitlist order;
-    `q` keeps those whose name or email contains it."""
+    """Everyone on the roster in one query: shift by shift (if the action has shifts), then
+    confirmed first, each group in waitlist order; `q` keeps those whose name or email
+    contains it."""
     order = case({status: i for i, status in enumerate(st.STATUSES)}, value=Signup.status)
-    query = select(Signup).where(Signup.event_id == event_id)
+    query = (
+        select(Signup)
+        .outerjoin(Signup.shift)
+        .options(contains_eager(Signup.shift))
+        .where(Signup.event_id == event_id)
+    )
     if q:
         query = query.where(
             or_(
@@ -228,7 +447,9 @@ def roster(event_id: int, q: str = "") -> list[Signup]:
                 Signup.email.icontains(q, autoescape=True),
             )
         )
-    return list(db.session.scalars(query.order_by(order, Signup.queued_at, Signup.id)))
+    # The action's own rows (signed up before it had shifts) first, then shift by shift.
+    by_shift = (Signup.shift_id.is_not(None), Shift.position, Shift.id)
+    return list(db.session.scalars(query.order_by(*by_shift, order, Signup.queued_at, Signup.id)))
 
 
 def waitlist_position(signup: Signup) -> int | None:
@@ -240,6 +461,7 @@ def waitlist_position(signup: Signup) -> int | None:
         .select_from(Signup)
         .where(
             Signup.event_id == signup.event_id,
+            _in_shift(signup.shift_id),
             Signup.status == st.WAITLISTED,
             or_(
                 Signup.queued_at < signup.queued_at,
@@ -250,19 +472,21 @@ def waitlist_position(signup: Signup) -> int | None:
     return ahead + 1
 
 
-def _fill_from_waitlist(event: Event, now: datetime) -> list[Signup]:
-    """Promote the longest-waiting volunteers into free places; the roster must be locked.
+def _fill_from_waitlist(event: Event, now: datetime, shift: Shift | None = None) -> list[Signup]:
+    """Promote the longest-waiting volunteers into free places of the action, or of one of
+    its shifts; the roster must be locked.
 
     Nobody is promoted into an action that is cancelled, unpublished or already over.
     """
     if not event.is_published or event.ends_at <= now:
         return []
-    free = places_left(event, confirmed_count(event.id))
+    shift_id = shift.id if shift is not None else None
+    free = places_left(shift if shift is not None else event, _taken(event.id, shift_id))
     if free == 0:
         return []
     query = (
         select(Signup)
-        .where(Signup.event_id == event.id, Signup.status == st.WAITLISTED)
+        .where(Signup.event_id == event.id, _in_shift(shift_id), Signup.status == st.WAITLISTED)
         .order_by(Signup.queued_at, Signup.id)
         .limit(free)
     )
@@ -283,7 +507,7 @@ def cancel(signup_id: int, now: datetime) -> RosterChange:
         signup.cancelled_at = now
         signup.updated_at = now
         db.session.flush()
-        promoted = _fill_from_waitlist(event, now)
+        promoted = _fill_from_waitlist(event, now, _shift_of(signup))
     return RosterChange(signup, promoted)
 
 
@@ -295,7 +519,7 @@ def approve(signup_id: int, now: datetime) -> RosterChange:
         reason = closed_reason(event, now)
         if reason:
             raise SignupClosed(reason)  # a cancelled or past action confirms nobody
-        signup.status = _place_or_waitlist(event)
+        signup.status = _place_or_waitlist(event, _shift_of(signup))
         signup.confirmed_at = now if signup.status == st.CONFIRMED else None
         signup.queued_at = now
         signup.updated_at = now
@@ -311,7 +535,7 @@ def decline(signup_id: int, now: datetime) -> RosterChange:
         signup.status = st.DECLINED
         signup.updated_at = now
         db.session.flush()
-        promoted = _fill_from_waitlist(event, now) if was_confirmed else []
+        promoted = _fill_from_waitlist(event, now, _shift_of(signup)) if was_confirmed else []
     return RosterChange(signup, promoted)
 
 
@@ -326,7 +550,7 @@ def apply_capacity_change(event_id: int, capacity: int | None, now: datetime) ->
     with transaction():
         db.session.flush()  # the caller's changes, before the lock reloads the action's row
         event = _lock_roster(event_id)
-        confirmed = confirmed_count(event_id)
+        confirmed = _taken(event_id, None)  # shifts have capacities of their own
         if capacity is not None and capacity < confirmed:
             raise InvalidInput(
                 {
@@ -349,7 +573,10 @@ def set_attendance(signup: Signup, attendance: str | None, now: datetime) -> Sig
     if signup.status != st.CONFIRMED:
         raise InvalidTransition(signup.status)
     signup.attendance = attendance
-    signup.checked_in_at = now if attendance == st.ATTENDED else None
+    if attendance == st.ATTENDED:
+        signup.checked_in_at = signup.checked_in_at or now  # the first check-in time stays
+    else:
+        signup.checked_in_at = signup.checked_out_at = None
     signup.updated_at = now
     db.session.commit()
     return signup
@@ -365,16 +592,64 @@ def can_see_location(event: Event, signup: Signup | None, now: datetime) -> bool
     return reveal_at is None or now >= reveal_at
 
 
-def counts_by_event(event_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Sign-up counts per action and status, in one query for a whole page."""
-    if not event_ids:
-        return {}
-    rows = db.session.execute(
+def counts_by_event(event_ids) -> dict[int, dict[str, int]]:
+    """Sign-up counts per action and status, in one query for a whole page.
+
+    `event_ids` is a list, or a subquery selecting them. Rows are counted, so a volunteer in
+    two shifts counts twice. An action with shifts also gets SHIFTS, SHIFTS_UNLIMITED and
+    SHIFT_PLACES_LEFT (read them with places_left_in), from the same query.
+    """
+    listed = isinstance(event_ids, list | tuple | set | frozenset)
+    if listed:
+        event_ids = list(event_ids)
+        if not event_ids:
+            return {}
+    by_status = (
         select(Signup.event_id, Signup.status, func.count())
         .where(Signup.event_id.in_(event_ids))
         .group_by(Signup.event_id, Signup.status)
     )
-    result: dict[int, dict[str, int]] = {event_id: {} for event_id in event_ids}
-    for event_id, status, count in rows:
-        result[event_id][status] = count
+    taken = (
+        select(Signup.shift_id, func.count().label("taken"))
+        .where(
+            Signup.event_id.in_(event_ids),
+            Signup.shift_id.is_not(None),
+            Signup.status == st.CONFIRMED,
+        )
+        .group_by(Signup.shift_id)
+        .subquery()
+    )
+    free = Shift.capacity - func.coalesce(taken.c.taken, 0)
+    per_shift = (  # a row per shift: its free places, -1 for no limit
+        select(
+            Shift.event_id,
+            literal(SHIFTS),
+            case((Shift.capacity.is_(None), -1), (free > 0, free), else_=0),
+        )
+        .outerjoin(taken, taken.c.shift_id == Shift.id)
+        .where(Shift.event_id.in_(event_ids))
+    )
+    result: dict[int, dict[str, int]] = {event_id: {} for event_id in event_ids} if listed else {}
+    for event_id, key, count in db.session.execute(union_all(by_status, per_shift)):
+        counts = result.setdefault(event_id, {})
+        if key != SHIFTS:
+            counts[key] = count
+            continue
+        counts[SHIFTS] = counts.get(SHIFTS, 0) + 1
+        if count < 0:
+            counts[SHIFTS_UNLIMITED] = counts.get(SHIFTS_UNLIMITED, 0) + 1
+        else:
+            counts[SHIFT_PLACES_LEFT] = counts.get(SHIFT_PLACES_LEFT, 0) + count
+    return result
+
+
+def counts_by_shift(event_id: int) -> dict[int | None, dict[str, int]]:
+    """Sign-up counts of one action per shift and status (None: rows without a shift)."""
+    result: dict[int | None, dict[str, int]] = {}
+    for shift_id, status, count in db.session.execute(
+        select(Signup.shift_id, Signup.status, func.count())
+        .where(Signup.event_id == event_id)
+        .group_by(Signup.shift_id, Signup.status)
+    ):
+        result.setdefault(shift_id, {})[status] = count
     return result

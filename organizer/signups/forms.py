@@ -6,7 +6,14 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, StringField, TelField, TextAreaField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
 from ..forms import multi_line, one_line, strip
@@ -54,6 +61,18 @@ class SignupForm(FlaskForm):
             Length(max=40, message=_l("Please keep the phone number under 40 characters.")),
             Regexp(PHONE_RE, message=_l("Please use digits, spaces, + and - only.")),
         ],
+    )
+
+
+class ShiftSignupForm(SignupForm):
+    """The sign-up form of an action with shifts: one or more of them, by id (the sign-ups
+    service checks they are this action's, with the roster locked)."""
+
+    shifts = SelectMultipleField(
+        _l("Shifts"),
+        coerce=int,
+        validate_choice=False,
+        validators=[DataRequired(_l("Please choose at least one shift."))],
     )
 
 

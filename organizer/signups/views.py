@@ -22,17 +22,21 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
+from ..forms import show_errors
 from ..i18n import current_locale, format_in_zone, zone_city_label
 from ..models import Event, Signup
 from ..models import signup as st
 from ..models.event import STATUS_DRAFT
+from ..series import views as series_views
+from ..services import attendance as attendance_service
 from ..services import notifications
+from ..services import shifts as shift_service
 from ..services import signups as service
-from ..services.errors import AlreadySignedUp, InvalidTransition, SignupClosed
+from ..services.errors import AlreadySignedUp, InvalidInput, InvalidTransition, SignupClosed
 from ..services.events import managed_event
 from ..services.permissions import can_manage_event
 from ..web import now_utc, render_error
-from .forms import PHONE_RE, AttendanceForm, MessageForm, SignupForm
+from .forms import PHONE_RE, AttendanceForm, MessageForm, ShiftSignupForm, SignupForm
 
 bp = Blueprint("signups", __name__)
 
@@ -60,18 +64,32 @@ def signup_manage_url(signup: Signup) -> str:
 
 
 def signup_box_context(event: Event, form: SignupForm | None = None) -> dict:
-    """Everything templates/signups/_signup_box.html needs; the action page includes it."""
+    """Everything templates/signups/_signup_box.html needs; the action page includes it.
+
+    An action with shifts also gets `shift_counts` (each shift with its counts) and
+    `my_shift_signups` (the logged-in volunteer's rows, by shift id).
+    """
     counts = service.counts_by_event([event.id])[event.id]
     confirmed = counts.get(st.CONFIRMED, 0)
+    shifted = service.has_shifts(counts)
+    reason = service.closed_reason(event, now_utc())
+    if reason is None and service.full_without_waitlist(event, counts):
+        reason = service.CLOSED_FULL
+    mine = service.find_shift_signups_for_user(event.id, current_user) if shifted else []
     return {
         "event": event,
-        "signup_form": form or _prefilled_form(),
+        "signup_form": form or _prefilled_form(ShiftSignupForm if shifted else SignupForm),
         "my_signup": service.find_signup_for_user(event.id, current_user),
         "counts": counts,
-        "confirmed_count": confirmed,
-        "places_left": service.places_left(event, confirmed),
-        "closed_reason": service.closed_reason(event, now_utc(), confirmed),
+        # People, not rows, once someone can hold places in several shifts.
+        "confirmed_count": service.confirmed_count(event.id) if shifted else confirmed,
+        "places_left": service.places_left_in(event, counts),
+        "closed_reason": reason,
         "can_manage": can_manage_event(current_user, event),
+        "shift_counts": shift_service.shift_counts(event.id) if shifted else [],
+        "my_shift_signups": {s.shift_id: s for s in mine if s.status != st.CANCELLED},
+        # A date of a series also offers "every week" (not with shifts: a shift is chosen).
+        "standing_offer": None if shifted else series_views.standing_offer(event),
     }
 
 
@@ -84,20 +102,20 @@ def _profile_data() -> dict:
     }
 
 
-def _prefilled_form() -> SignupForm:
+def _prefilled_form(form_class: type[SignupForm] = SignupForm) -> SignupForm:
     if current_user.is_authenticated:
-        return SignupForm(formdata=None, data=_profile_data())
-    return SignupForm(formdata=None)
+        return form_class(formdata=None, data=_profile_data())
+    return form_class(formdata=None)
 
 
-def _submitted_form() -> SignupForm:
+def _submitted_form(form_class: type[SignupForm] = SignupForm) -> SignupForm:
     """A logged-in volunteer's one-click button sends no fields: their profile fills them in."""
     if current_user.is_authenticated and "email" not in request.form:
         data = MultiDict(request.form)
         for key, value in _profile_data().items():
             data[key] = value
-        return SignupForm(formdata=data)
-    return SignupForm()
+        return form_class(formdata=data)
+    return form_class()
 
 
 CLOSED_MESSAGES = {
@@ -114,6 +132,8 @@ def signup(event_id: int):
         abort(404)
     if request.method == "GET":
         return render_template("signups/signup.html", **signup_box_context(event))
+    if event.shifts:
+        return _signup_for_shifts(event)
     form = _submitted_form()
     if not form.validate():
         return render_template("signups/signup.html", **signup_box_context(event, form)), 400
@@ -127,25 +147,84 @@ def signup(event_id: int):
             locale=current_locale(),
             user=current_user if current_user.is_authenticated else None,
         )
+    except InvalidInput:
+        # The organizers added shifts since the page was shown: it now offers them.
+        flash(_("This action now has shifts: please choose one or more."), "info")
+        return render_template("signups/signup.html", **signup_box_context(event)), 409
     except AlreadySignedUp as exc:
         notifications.notify_signup(exc.signup, repeated=True)  # told to that inbox only
+        standing = series_views.start_standing_if_asked(event, form)
         if service.belongs_to(exc.signup, current_user):
-            return _done_page(exc.signup, outcome="already")
-        return _done_page(exc.signup, outcome=service.outcome_shown_to_guest(exc.signup))
+            return _done_page(exc.signup, outcome="already", standing=standing)
+        outcome = service.outcome_shown_to_guest(exc.signup)
+        return _done_page(exc.signup, outcome=outcome, standing=standing)
     except SignupClosed as exc:
         if exc.reason == service.CLOSED_NOT_PUBLISHED:
             abort(404)
         message = CLOSED_MESSAGES[exc.reason]()
         return render_template("signups/closed.html", event=event, message=message), 409
     notifications.notify_signup(signup)
-    return _done_page(signup, outcome=signup.status)
+    standing = series_views.start_standing_if_asked(event, form)
+    return _done_page(signup, outcome=signup.status, standing=standing)
 
 
-def _done_page(signup: Signup, outcome: str) -> str:
+def _signup_for_shifts(event: Event):
+    """The same for an action with shifts: a row per chosen shift, one email listing them."""
+    form = _submitted_form(ShiftSignupForm)
+
+    def form_again(status: int):
+        return render_template("signups/signup.html", **signup_box_context(event, form)), status
+
+    if not form.validate():
+        return form_again(400)
+    try:
+        result = service.sign_up_for_shifts(
+            event.id,
+            form.shifts.data,
+            name=form.name.data,
+            email=form.email.data,
+            phone=form.phone.data or "",
+            now=now_utc(),
+            locale=current_locale(),
+            user=current_user if current_user.is_authenticated else None,
+        )
+    except InvalidInput as error:
+        show_errors(form, error)
+        return form_again(400)
+    except service.ShiftFull as full:
+        message = _("Sorry, “%(name)s” is full and there is no waitlist.", name=full.shift.name)
+        form.shifts.errors = [message]
+        return form_again(409)
+    except SignupClosed as exc:
+        if exc.reason == service.CLOSED_NOT_PUBLISHED:
+            abort(404)
+        message = CLOSED_MESSAGES[exc.reason]()
+        return render_template("signups/closed.html", event=event, message=message), 409
+    repeated = not result.new
+    notifications.notify_shift_signup(result.signups, repeated=repeated)  # to that inbox only
+    # As for one sign-up, a guest's page never tells whether the address was already in.
+    known = service.belongs_to(result.signups[0], current_user)
+    new = {s.id for s in result.new}
+    rows = [
+        (s, s.status if known or s.id in new else service.outcome_shown_to_guest(s))
+        for s in result.signups
+    ]
+    return render_template(
+        "signups/shifts_done.html",
+        event=event,
+        rows=[(s, outcome, service.waitlist_position(s)) for s, outcome in rows],
+        already=repeated and known,
+        email=result.signups[0].email,
+        place_in_email=any(service.can_see_location(event, s, now_utc()) for s in result.signups),
+    )
+
+
+def _done_page(signup: Signup, outcome: str, standing: bool = False) -> str:
     return render_template(
         "signups/done.html",
         event=signup.event,
         outcome=outcome,
+        standing=standing,
         email=signup.email,
         position=service.waitlist_position(signup),
         place_in_email=service.can_see_location(signup.event, signup, now_utc()),
@@ -178,21 +257,37 @@ def _private(response):
 def manage(token: str):
     signup = _signup_from_token(token)
     event = signup.event
+    now = now_utc()
+    # A sign-up to shifts shows all of this address's shifts: one inbox holds all their links.
+    shift_signups = service.shift_signups_like(signup)
     html = render_template(
         "signups/manage.html",
         signup=signup,
         event=event,
         token=token,
-        show_place=service.can_see_location(event, signup, now_utc()),
+        show_place=any(service.can_see_location(event, s, now) for s in shift_signups or [signup]),
         reveal_at=event.reveal_at(),
         position=service.waitlist_position(signup),
+        shift_signups=[(s, service.waitlist_position(s)) for s in shift_signups],
     )
     return _private(html)
 
 
+def _chosen_shift_signup(signup: Signup) -> Signup:
+    """The sign-up a cancel button names (`signup`: another shift of the same address for
+    the same action), or the link's own; 404 for anything else."""
+    chosen = request.form.get("signup")
+    if chosen is None or chosen == str(signup.id):
+        return signup
+    for other in service.shift_signups_like(signup):
+        if str(other.id) == chosen:
+            return other
+    abort(404)
+
+
 @bp.post("/signups/<token>/cancel")
 def cancel(token: str):
-    signup = _signup_from_token(token)
+    signup = _chosen_shift_signup(_signup_from_token(token))
     try:
         change = service.cancel(signup.id, now_utc())
     except InvalidTransition as error:
@@ -226,13 +321,19 @@ def _back_to_roster(signup: Signup):
 def roster(event_id: int):
     event = managed_event(event_id, current_user)
     q = (request.args.get("q") or "").strip()[:100]
+    counts = service.counts_by_event([event.id])[event.id]
     html = render_template(
         "signups/roster.html",
         event=event,
         signups=service.roster(event.id, q),
-        counts=service.counts_by_event([event.id])[event.id],
+        counts=counts,
+        shift_counts={
+            c.shift.id: c
+            for c in (shift_service.shift_counts(event.id) if service.has_shifts(counts) else [])
+        },
         statuses=st.STATUSES,
         q=q,
+        attendance=attendance_service.attendance_counts([event], now_utc())[event.id],
     )
     return _private(html)
 
@@ -246,7 +347,12 @@ def approve(event_id: int, signup_id: int):
     except InvalidTransition:
         flash(_("Only a pending or declined request can be approved."), "error")
     except SignupClosed as closed:
-        if closed.reason == service.CLOSED_FULL:
+        if isinstance(closed, service.ShiftFull):
+            message = _(
+                "This shift is full and the action has no waitlist. Give it more places first."
+            )
+            flash(message, "error")
+        elif closed.reason == service.CLOSED_FULL:
             flash(_("The action is full and has no waitlist. Raise the capacity first."), "error")
         else:
             flash(_("This action is cancelled, over or unpublished: nobody can join it."), "error")
@@ -302,21 +408,25 @@ def _roster_csv(event: Event) -> str:
     """The roster as a spreadsheet, times on the action's clock; a BOM so Excel reads UTF-8."""
     out = io.StringIO()
     writer = csv.writer(out)
+    signups = service.roster(event.id)
+    shifted = bool(event.shifts) or any(s.shift_id for s in signups)
     writer.writerow(
         [
             _("Name"),
             _("Email"),
             _("Phone"),
+            *([_("Shift")] if shifted else []),
             _("Status"),
             _("Signed up at (%(zone)s)", zone=zone_city_label(event.timezone)),
             _("Attendance"),
         ]
     )
-    for signup in service.roster(event.id):
+    for signup in signups:
         row = [
             signup.name,
             signup.email,
             signup.phone,
+            *([signup.shift.name if signup.shift else ""] if shifted else []),
             status_label(signup.status),
             format_in_zone(signup.created_at, event.timezone, "yyyy-MM-dd HH:mm"),
             attendance_label(signup.attendance),

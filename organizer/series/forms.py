@@ -1,0 +1,19 @@
+"""Ending a series: from which day on its dates are called off, and a word to the volunteers."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from ..forms import multi_line
+
+
+class EndSeriesForm(FlaskForm):
+    last_day = DateField(_l("Last date kept"), validators=[InputRequired()])
+    message = TextAreaField(
+        _l("A word to the volunteers (optional)"),
+        validators=[Optional(), Length(max=2000)],
+        filters=[multi_line],
+    )
