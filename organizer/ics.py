@@ -19,7 +19,7 @@ from icalendar import Calendar, vDuration, vRecur
 from icalendar import Event as IEvent
 
 from .models import Event, EventSeries, Shift
-from .models.event import STATUS_CANCELLED
+from .models.event import STATUS_CANCELLED, VISIBILITY_PUBLIC
 from .web import absolute_url
 
 # Calendar apps ask again this often; a hidden place appears in the personal feed at its
@@ -156,8 +156,9 @@ class CalendarBuilder:
         its own gets its own VEVENT with the same UID and RECURRENCE-ID = its slot: RFC 5545
         overrides an instance that way, so its slot is not also an EXDATE (an excluded slot
         has no instance left to override, and some apps would drop the moved one). An action
-        whose slot the rule no longer makes (the rule changed) is listed as a plain action,
-        if it ends after `since` (as the feed's other actions).
+        whose slot the rule no longer makes (the rule changed, the series ended) is listed as
+        a plain action if it is listed, or public and cancelled, and ends after `since` (as the
+        feed's other actions); an unlisted one never is.
         """
         shown = [e for e in occurrences if listed(e)]
         if not shown:
@@ -168,7 +169,7 @@ class CalendarBuilder:
         except (ValueError, KeyError, TypeError):
             # A rule we can't read is never worth a broken feed: list the dates one by one.
             for event in occurrences:
-                if event.ends_at > since and (listed(event) or event.is_cancelled):
+                if event.ends_at > since and _loose(event, listed):
                     self.add_event(event)
             return
         template = _template(shown)
@@ -196,7 +197,7 @@ class CalendarBuilder:
             slot = _slot(event, zone)
             if slot is not None and slot in expand:
                 by_slot[slot] = event
-            elif event.ends_at > since and (listed(event) or event.status == STATUS_CANCELLED):
+            elif event.ends_at > since and _loose(event, listed):
                 loose.append(event)  # not (or no longer) a slot of the rule
         last_slot = max(by_slot, default=series.local_start)
         if series.materialized_until is not None:
@@ -239,6 +240,15 @@ class CalendarBuilder:
         if self._span.first is not None:
             self.calendar.add_missing_timezones(self._span.first, self._span.last)
         return self.calendar.to_ical()
+
+
+def _loose(event: Event, listed: Callable[[Event], bool]) -> bool:
+    """Whether a date outside the rule is listed on its own: a listed one, or a public one
+    that was cancelled (kept so calendar apps see it was called off). An unlisted date never
+    is, cancelled or not: its title, time and place are for those with its link."""
+    if listed(event):
+        return True
+    return event.status == STATUS_CANCELLED and event.visibility == VISIBILITY_PUBLIC
 
 
 def _slot(event: Event, zone: ZoneInfo) -> datetime | None:

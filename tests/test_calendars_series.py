@@ -209,3 +209,31 @@ def test_a_rule_that_cannot_be_read_lists_the_dates_one_by_one(client):
     assert sorted(str(v["UID"]) for v in calendar.walk("VEVENT")) == sorted(
         f"event-{d.id}@localhost" for d in dates
     )
+
+
+def test_an_unlisted_date_called_off_by_ending_the_series_stays_out_of_the_feed(client):
+    """Ending the series cancels its later dates, which leave the rule: a public one is listed
+    on its own as cancelled, an unlisted one never (its title, time and place are not public)."""
+    from organizer.services import series as series_service
+
+    org = factories.make_org()
+    series, dates = make_series(org, local_start=next_friday_13(), count=8)
+    dates[5].visibility, dates[5].title = "unlisted", "SECRET meeting"
+    dates[5].address = "Hidden courtyard 7"
+    db.session.commit()
+    series_service.end_series(series.id, local(dates[2]).date(), factories.now())
+    db.session.expire_all()
+    assert db.session.get(Event, dates[5].id).status == "cancelled"
+
+    data, calendar = org_feed(client, org)
+
+    assert b"SECRET" not in data and b"Hidden courtyard" not in data
+    uids = {str(v["UID"]) for v in calendar.walk("VEVENT")}
+    assert f"event-{dates[5].id}@localhost" not in uids
+    assert f"event-{dates[4].id}@localhost" in uids  # public and cancelled: still listed
+    # A rule the feed can't read lists the dates one by one: the same holds.
+    db.session.get(EventSeries, series.id).rule = "FREQ=SOMETIMES"
+    db.session.commit()
+    data, calendar = org_feed(client, org)
+    assert b"SECRET" not in data
+    assert f"event-{dates[4].id}@localhost" in {str(v["UID"]) for v in calendar.walk("VEVENT")}

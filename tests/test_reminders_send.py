@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from organizer.extensions import db
-from organizer.models import EventTranslation, ReminderDelivery, Shift
+from organizer.models import Event, EventTranslation, ReminderDelivery, Shift, Signup
 from organizer.services import reminders
 from organizer.services.reminders import (
     BOUNCED,
@@ -33,6 +34,7 @@ from .helpers import all_text, count_queries, html_part, text_part
 # Tuesday 10 November 2026, 10:00 in Jerusalem (UTC+2).
 NOW = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
 H = timedelta(hours=1)
+CANT_COME_LINK = re.compile(r"http://localhost/signups/cant-come/[A-Za-z0-9._-]+")
 
 
 def action(starts_in: timedelta, **kwargs):
@@ -196,6 +198,90 @@ def test_a_shift_counts_from_its_own_start(app, mailbox):
     assert "<bdi>Loading trucks</bdi>" in html_part(second)
 
 
+def test_a_volunteer_in_two_shifts_gets_one_reminder_listing_both(app, mailbox):
+    """One email per address, action, start and kind: shifts without hours of their own (or
+    with the same start) are reminded together; a shift starting later keeps its own."""
+    event = action(20 * H, duration=10 * H, address="Behind the old mill")
+    sorting = factories.make_shift(event, "Sorting", capacity=5)
+    loading = factories.make_shift(event, "Loading trucks", capacity=5)
+    drivers = factories.make_shift(
+        event, "Drivers", starts_at=event.starts_at + 6 * H, ends_at=event.starts_at + 8 * H
+    )
+    first = confirmed(event, email="both@example.org", shift=sorting)
+    second = confirmed(event, email="both@example.org", shift=loading)
+    later = confirmed(event, email="both@example.org", shift=drivers)
+    confirmed(event, email="other@example.org", shift=loading)
+
+    summary = send_due(NOW)
+    assert (summary.sent, summary.failed) == (2, 0)
+    received(mailbox, 2)
+    assert recipients(mailbox) == ["both@example.org", "other@example.org"]
+    (both,) = mailbox.to("both@example.org")
+    assert both["Message-ID"] == f"<reminder-{first.id}-first@localhost>"
+    text, html = text_part(both), html_part(both)
+    assert "Your shifts:" in text and "- Sorting" in text and "- Loading trucks" in text
+    assert "Drivers" not in text  # its own reminder comes 24 hours before its own start
+    assert ">Sorting</strong>" in html and ">Loading trucks</strong>" in html
+    assert len(set(CANT_COME_LINK.findall(text))) == 2  # one "I can't come" per shift
+    assert [(r.kind, r.status) for r in rows(first)] == [("first", SENT)]
+    assert [(r.kind, r.status) for r in rows(second)] == [("first", SENT)]
+    assert send_due(NOW + H).sent == 0
+
+    assert send_due(NOW + 6 * H).sent == 1
+    received(mailbox, 3)
+    (_both, drivers_reminder) = mailbox.to("both@example.org")
+    assert "Your shift: Drivers" in text_part(drivers_reminder)
+    assert [(r.kind, r.status) for r in rows(later)] == [("first", SENT)]
+    assert len(mailbox.wait_for(4, timeout=0.3)) == 3
+
+
+def test_one_volunteers_shifts_stay_together_across_batches(app, mailbox):
+    event = action(20 * H)
+    confirmed(event, email="alone@example.org")
+    for name in ("Sorting", "Loading", "Driving"):
+        confirmed(event, email="busy@example.org", shift=factories.make_shift(event, name))
+    assert send_due(NOW, batch_size=2).sent == 2
+    received(mailbox, 2)
+    assert recipients(mailbox) == ["alone@example.org", "busy@example.org"]
+    assert {r.status for r in rows()} == {SENT} and len(rows()) == 4
+
+
+@pytest.mark.parametrize("who", ["action", "volunteers"])
+def test_cancelled_during_a_run_nothing_more_is_sent(app, mailbox, monkeypatch, who):
+    """The run's list and sign-ups are read before sending: what another process cancels
+    meanwhile must not get a reminder (with the hidden place) all the same."""
+    event = action(20 * H, address="Behind the old mill", location_visibility="confirmed")
+    for n in range(3):
+        confirmed(event, email=f"v{n}@example.org")
+    event_id = event.id
+    original = reminders._Mailer.send
+    sent: list = []
+
+    def send_then_cancel(mailer, message):
+        original(mailer, message)
+        sent.append(message)
+        if len(sent) == 1:  # another process, on its own connection
+            with db.engine.connect() as conn:
+                if who == "action":
+                    conn.execute(
+                        update(Event).where(Event.id == event_id).values(status="cancelled")
+                    )
+                else:
+                    conn.execute(
+                        update(Signup).where(Signup.event_id == event_id).values(status="cancelled")
+                    )
+                conn.commit()
+
+    monkeypatch.setattr(reminders._Mailer, "send", send_then_cancel)
+    summary = send_due(NOW)
+    assert (summary.sent, summary.failed, summary.deferred) == (1, 0, 0)
+    assert len(sent) == 1
+    assert len(mailbox.wait_for(2, timeout=0.5)) == 1
+    assert sum("Behind the old mill" in all_text(m) for m in mailbox.messages) == 1
+    assert [r.status for r in rows()] == [SENT]  # nothing claimed for the others either
+    assert send_due(NOW + H).sent == 0
+
+
 # --- the message --------------------------------------------------------------------------------
 
 
@@ -258,6 +344,21 @@ def test_a_claim_is_taken_once(app):
     assert claim(signup.id, "first", NOW) is None
     assert claim(signup.id, "first", NOW + STALE_CLAIM - timedelta(seconds=1)) is None
     assert claim(signup.id, "second", NOW) is not None  # another kind, another row
+
+
+def test_no_claim_for_what_may_no_longer_be_reminded(app):
+    """The claiming statement itself checks the sign-up and its action, at that moment."""
+    event = action(20 * H)
+    gone, stays, abandoned = (confirmed(event) for _ in range(3))
+    assert claim(abandoned.id, "first", NOW) is not None  # then its sender died
+    cancel(gone.id, NOW)
+    assert claim(gone.id, "first", NOW) is None
+    assert claim(stays.id, "first", NOW + 19 * H + timedelta(minutes=1)) is None  # under an hour
+    db.session.execute(update(Event).where(Event.id == event.id).values(status="cancelled"))
+    db.session.commit()
+    assert claim(stays.id, "first", NOW) is None
+    assert claim(abandoned.id, "first", NOW + STALE_CLAIM) is None  # no takeover either
+    assert [(r.signup_id, r.status, r.attempts) for r in rows()] == [(abandoned.id, CLAIMED, 1)]
 
 
 def test_an_abandoned_claim_is_taken_over_after_the_limit(app, mailbox):

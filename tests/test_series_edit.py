@@ -4,7 +4,7 @@ new series from this date when the time or rule changes); volunteers are told.""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -249,3 +249,113 @@ def test_an_ended_series_is_edited_date_by_date(series):
     second = dates(series.id)[1]
     with pytest.raises(InvalidTransition):
         service.update_following(second, data_for(second, title="X"), NOW, None)
+
+
+LAST_FRIDAY = datetime(2027, 1, 29, 13, 0, tzinfo=JERUSALEM).astimezone(UTC)
+
+
+@pytest.fixture()
+def last_fridays(app):
+    """29 Jan, 26 Feb, 26 Mar, 30 Apr (a fifth Friday), 28 May, 25 Jun 2027..."""
+    return factories.make_series(
+        first=LAST_FRIDAY,
+        rule="FREQ=MONTHLY;BYDAY=-1FR",
+        created=datetime(2027, 1, 20, 9, 0, tzinfo=UTC),
+        horizon_weeks=26,
+        title="Last Friday",
+    )
+
+
+def local_days(series_id: int) -> list[str]:
+    return [o.local_start.strftime("%d %b") for o in dates(series_id)]
+
+
+def test_a_last_friday_series_edited_without_touching_repeat_keeps_its_rule(last_fridays, mailbox):
+    """The form shows -1FR as "monthly, on the same weekday"; read again from 26 February
+    (days 22-28: a fourth Friday) it became +4FR, refused "this date only" and, for the
+    following dates, cancelled 30 April and never made 23 April."""
+    assert local_days(last_fridays.id)[:6] == [
+        "29 Jan", "26 Feb", "26 Mar", "30 Apr", "28 May", "25 Jun",
+    ]  # fmt: skip
+    occurrences = dates(last_fridays.id)
+    for occurrence in occurrences:
+        factories.make_signup(occurrence, email=f"v{occurrence.id}@example.org")
+    feb = occurrences[1]
+    shown = service.repeat_for(last_fridays)
+    assert shown.choice == service.REPEAT_MONTHLY
+    mailbox.clear()
+
+    edit = service.save_edit(
+        feb, data_for(feb, title="Renamed"), shown, service.SCOPE_FOLLOWING, NOW
+    ).series_edit
+
+    assert edit.cancelled == 0 and edit.new_series is None
+    db.session.refresh(last_fridays)
+    assert last_fridays.rule == "FREQ=MONTHLY;BYDAY=-1FR"
+    after = dates(last_fridays.id)
+    assert [o.id for o in after] == [o.id for o in occurrences]
+    assert "cancelled" not in {o.status for o in after}
+    assert [o.title for o in after] == ["Last Friday"] + ["Renamed"] * (len(after) - 1)
+    assert mailbox.wait_for(1, timeout=0.5) == []
+
+    changes = service.save_edit(
+        feb, data_for(feb, title="Only in February"), shown, service.SCOPE_THIS, NOW
+    ).changes
+    assert changes.any
+    assert dates(last_fridays.id)[1].title == "Only in February"
+    assert dates(last_fridays.id)[1].detached
+
+    # A new time for the following dates: a new series, still on the last Friday.
+    mar = dates(last_fridays.id)[2]
+    edit = service.save_edit(
+        mar, data_for(mar, **at(mar, 18)), shown, service.SCOPE_FOLLOWING, NOW
+    ).series_edit
+    assert edit.new_series.rule == "FREQ=MONTHLY;BYDAY=-1FR"
+    assert edit.cancelled == 0
+    assert local_days(edit.new_series.id)[:4] == ["26 Mar", "30 Apr", "28 May", "25 Jun"]
+
+
+def test_a_changed_end_builds_the_rule_from_the_series_first_date(last_fridays):
+    feb = dates(last_fridays.id)[1]
+    repeat = replace(service.repeat_for(last_fridays), until=date(2027, 6, 30))
+    rule = service.rule_for_edit(
+        last_fridays, repeat, feb.starts_at, "Asia/Jerusalem", following=True
+    )
+    assert rule.startswith("FREQ=MONTHLY;BYDAY=-1FR;UNTIL=20270630")
+    # Moved to another week of the month, "the same weekday" follows the new date.
+    moved = feb.starts_at - timedelta(weeks=2)
+    shown = service.repeat_for(last_fridays)
+    assert (
+        service.rule_for_edit(last_fridays, shown, moved, "Asia/Jerusalem", following=True)
+        == "FREQ=MONTHLY;BYDAY=+2FR"
+    )
+    # For this date alone, moving it keeps the rule.
+    assert service.rule_for_edit(last_fridays, shown, moved, "Asia/Jerusalem") is None
+
+
+def test_a_new_rule_makes_its_dates_the_old_one_did_not_have(last_fridays, mailbox):
+    """-1FR to +4FR from February: 30 April (a fifth Friday) is cancelled, and 23 April, before
+    the last date moved, is made (extending starts after it)."""
+    occurrences = dates(last_fridays.id)
+    factories.make_signup(occurrences[3], email="april30@example.org")
+    feb = occurrences[1]
+
+    edit = service.update_following(feb, data_for(feb), NOW, "FREQ=MONTHLY;BYDAY=+4FR")
+
+    assert edit.cancelled == 1 and edit.added == 1
+    assert occurrences[3].id in [o.id for o in dates(last_fridays.id)]
+    assert dates(last_fridays.id)[-1].status == "cancelled"
+    assert local_days(edit.new_series.id)[:5] == ["26 Feb", "26 Mar", "23 Apr", "28 May", "25 Jun"]
+    added = dates(edit.new_series.id)[2]
+    assert (added.title, added.address, added.status) == ("Last Friday", feb.address, feb.status)
+    assert [m["To"] for m in mailbox.wait_for(1)] == ["april30@example.org"]
+
+
+def test_a_day_added_to_a_weekly_rule_fills_the_weeks_already_made(series):
+    third = dates(series.id)[2]
+    edit = service.update_following(third, data_for(third), NOW, "FREQ=WEEKLY;BYDAY=FR,SA")
+    days = [o.local_start.strftime("%a") for o in dates(edit.new_series.id)]
+    fridays = days.count("Fri")
+    assert fridays == 10 and edit.cancelled == 0
+    assert days.count("Sat") >= fridays - 1  # every week already made has its Saturday
+    assert days[:4] == ["Fri", "Sat", "Fri", "Sat"]

@@ -1,23 +1,28 @@
 """Standing sign-ups: "every week" from a date's sign-up form joins every coming date and each
-new one on extend (places and waitlists hold), and stops in one click from the email."""
+new one on extend (places and waitlists hold), and stops in one click from the email. A guest
+confirms from their inbox first; a logged-in volunteer's starts at once."""
 
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
+from itsdangerous import TimestampSigner
 from sqlalchemy import func, select
 
 from organizer.extensions import db
 from organizer.models import Event, Signup, StandingSignup
 from organizer.models import signup as st
 from organizer.services import series as service
+from organizer.tokens import make_token
 
 from . import factories
 from .helpers import html_part, text_part
 
 STOP_LINK = re.compile(r"http://localhost(/standing/[A-Za-z0-9_.\-]+)")
+CONFIRM_LINK = re.compile(r"http://localhost(/standing/confirm/[A-Za-z0-9_.\-]+)")
 
 
 def dates(series_id: int) -> list[Event]:
@@ -52,6 +57,41 @@ def sign_up(client, post_form, event: Event, email: str = "maya@example.org", **
     return post_form(f"/events/{event.id}/signup", data, page=f"/events/{event.id}")
 
 
+def confirm_link(mailbox, email: str = "maya@example.org") -> str:
+    """The path of the "sign me up for every date" button emailed to `email`."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for message in mailbox.to(email):
+            if "Please confirm" in message["Subject"]:
+                return CONFIRM_LINK.search(text_part(message)).group(1)
+        time.sleep(0.02)
+    raise AssertionError(f"no confirmation email to {email}")
+
+
+def every_week(client, post_form, event: Event, mailbox, email: str = "maya@example.org"):
+    """A guest signs up for `event` with "every week" ticked, then confirms from the email."""
+    sign_up(client, post_form, event, email=email, standing="y")
+    link = confirm_link(mailbox, email)
+    response = post_form(link, {})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response
+
+
+def every_date_email(mailbox, email: str = "maya@example.org"):
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for message in mailbox.to(email):
+            if "Signed up for every date" in message["Subject"]:
+                return message
+        time.sleep(0.02)
+    raise AssertionError(f"no standing email to {email}")
+
+
+def standing_count() -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(StandingSignup))
+
+
 def test_a_dates_sign_up_box_offers_every_week(client, series):
     first = dates(series.id)[0]
     for url in (f"/events/{first.id}", f"/events/{first.id}/signup"):
@@ -60,18 +100,45 @@ def test_a_dates_sign_up_box_offers_every_week(client, series):
         assert 'name="standing" value="y"' in html
 
 
-def test_every_week_signs_up_for_all_coming_dates(client, post_form, series, mailbox):
+def test_a_guest_confirms_every_week_from_their_inbox(client, post_form, series, mailbox):
+    """One form sent by anyone signs up for the one date; every date only once the address's
+    owner presses the emailed button (a GET, as mail scanners do, changes nothing)."""
     occurrences = dates(series.id)
     first = occurrences[0]
 
     response = sign_up(client, post_form, first, standing="y")
 
     assert response.status_code == 200
-    assert "also signed up for every coming date" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "please check your email to confirm" in html
+    assert "also signed up for every coming date" not in html
+    assert standing_count() == 0
+    assert [s.event_id for s in signups_of("maya@example.org")] == [first.id]
+    messages = mailbox.wait_for(2)
+    assert len(messages) == 2  # this date's confirmation, and the button for every date
+    ask = next(m for m in messages if "Please confirm" in m["Subject"])
+    assert CONFIRM_LINK.search(html_part(ask))
+    link = confirm_link(mailbox)
+    mailbox.clear()
+
+    page = client.get(link)
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "private, no-store"
+    assert "Yes, sign me up for every date" in page.get_data(as_text=True)
+    assert client.post(link).status_code == 400  # no form token: nothing
+    assert standing_count() == 0
+    assert len(signups_of("maya@example.org")) == 1
+    assert mailbox.messages == []
+
+    confirmed = post_form(link, {})
+
+    assert confirmed.status_code == 200
+    assert "signed up for every date" in confirmed.get_data(as_text=True)
     standing = db.session.scalars(select(StandingSignup)).one()
-    assert (standing.email, standing.name, standing.cancelled_at) == (
+    assert (standing.email, standing.name, standing.cancelled_at, standing.user_id) == (
         "maya@example.org",
         "Maya",
+        None,
         None,
     )
     mine = signups_of("maya@example.org")
@@ -79,17 +146,108 @@ def test_every_week_signs_up_for_all_coming_dates(client, post_form, series, mai
     assert {s.status for s in mine} == {st.CONFIRMED}
     assert mine[0].standing_signup_id is None  # the date they signed up for themselves
     assert {s.standing_signup_id for s in mine[1:]} == {standing.id}
-
-    messages = mailbox.wait_for(2)
-    assert len(messages) == 2  # this date's confirmation, and one for every date
-    every = next(m for m in messages if "every date" in m["Subject"])
+    every = every_date_email(mailbox)
     body = text_part(every)
     assert "Repeats every" in body
     assert body.count("Confirmed") == len(occurrences)
     assert STOP_LINK.search(body) and STOP_LINK.search(html_part(every))
+    # The link used again keeps the one standing sign-up.
+    assert post_form(link, {}).status_code == 200
+    assert standing_count() == 1
+    assert len(signups_of("maya@example.org")) == len(occurrences)
 
 
-def test_places_and_waitlists_hold_for_standing_sign_ups(client, post_form, series):
+def test_an_address_already_signed_up_is_only_emailed_too(client, post_form, series, mailbox):
+    """The form sent again for someone else's address (already signed up) signs them up for
+    nothing more, and the page does not tell it apart."""
+    first = dates(series.id)[0]
+    factories.make_signup(first, email="victim@example.org", name="Victim")
+    response = sign_up(client, post_form, first, email="victim@example.org", standing="y")
+    assert "please check your email to confirm" in response.get_data(as_text=True)
+    assert standing_count() == 0
+    assert len(signups_of("victim@example.org")) == 1
+    assert confirm_link(mailbox, "victim@example.org")
+
+
+@pytest.mark.parametrize("problem", ["tampered", "expired", "other purpose"])
+def test_a_bad_confirmation_link_is_refused_and_writes_nothing(
+    client, post_form, series, mailbox, monkeypatch, problem
+):
+    first = dates(series.id)[0]
+    if problem == "expired":
+        old = int(time.time()) - service.STANDING_START_MAX_AGE - 60
+        with monkeypatch.context() as patch:
+            patch.setattr(TimestampSigner, "get_timestamp", lambda self: old)
+            sign_up(client, post_form, first, standing="y")
+            link = confirm_link(mailbox)
+    else:
+        sign_up(client, post_form, first, standing="y")
+        link = confirm_link(mailbox)
+        if problem == "tampered":
+            link = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
+        else:  # a stop link's token is no confirmation
+            with client.application.test_request_context():
+                token = make_token(service.STANDING_PURPOSE, [first.id, "maya@example.org"])
+            link = f"/standing/confirm/{token}"
+    mailbox.clear()
+
+    page = client.get(link)
+    assert page.status_code == 400
+    html = page.get_data(as_text=True)
+    if problem == "expired":
+        assert "This link has expired" in html and "sign up again" in html
+    else:
+        assert "This link is not valid" in html
+    assert client.post(link, data={}).status_code == 400
+    assert standing_count() == 0
+    assert len(signups_of("maya@example.org")) == 1
+    assert mailbox.messages == []
+
+
+def test_a_confirmation_after_the_series_ended_writes_nothing(client, post_form, series, mailbox):
+    first = dates(series.id)[0]
+    sign_up(client, post_form, first, standing="y")
+    link = confirm_link(mailbox)
+    service.end_series(series.id, factories.now().date() + timedelta(days=60), factories.now())
+    response = client.get(link)
+    assert response.status_code == 409
+    assert "This series has ended" in response.get_data(as_text=True)
+    assert standing_count() == 0
+
+
+def test_a_logged_in_volunteer_is_signed_up_for_every_date_at_once(
+    client, auth, post_form, series, mailbox
+):
+    occurrences = dates(series.id)
+    user = factories.make_user(email="lea@example.org", name="Lea")
+    auth.login(user)
+
+    response = post_form(
+        f"/events/{occurrences[0].id}/signup",
+        {"standing": "y"},
+        page=f"/events/{occurrences[0].id}",
+    )
+
+    assert response.status_code == 200
+    assert "also signed up for every coming date" in response.get_data(as_text=True)
+    standing = db.session.scalars(select(StandingSignup)).one()
+    assert (standing.email, standing.user_id) == ("lea@example.org", user.id)
+    assert len(signups_of("lea@example.org")) == len(occurrences)
+    assert every_date_email(mailbox, "lea@example.org")
+    assert not any("Please confirm" in m["Subject"] for m in mailbox.messages)
+
+
+def test_a_logged_in_user_signing_up_another_address_needs_its_confirmation(
+    client, auth, post_form, series, mailbox
+):
+    auth.login(factories.make_user(email="lea@example.org"))
+    sign_up(client, post_form, dates(series.id)[0], email="friend@example.org", standing="y")
+    assert standing_count() == 0
+    assert len(signups_of("friend@example.org")) == 1
+    assert confirm_link(mailbox, "friend@example.org")
+
+
+def test_places_and_waitlists_hold_for_standing_sign_ups(client, post_form, series, mailbox):
     occurrences = dates(series.id)
     waitlisted, closed = occurrences[2], occurrences[3]
     waitlisted.capacity = 1
@@ -99,7 +257,7 @@ def test_places_and_waitlists_hold_for_standing_sign_ups(client, post_form, seri
     factories.make_signup(waitlisted)
     factories.make_signup(closed)
 
-    sign_up(client, post_form, occurrences[0], standing="y")
+    every_week(client, post_form, occurrences[0], mailbox)
 
     by_event = {s.event_id: s.status for s in signups_of("maya@example.org")}
     assert by_event[waitlisted.id] == st.WAITLISTED
@@ -109,8 +267,9 @@ def test_places_and_waitlists_hold_for_standing_sign_ups(client, post_form, seri
 
 def test_asking_twice_keeps_one_standing_sign_up(client, post_form, series, mailbox):
     first = dates(series.id)[0]
-    sign_up(client, post_form, first, standing="y")
-    again = sign_up(client, post_form, first, standing="y")
+    every_week(client, post_form, first, mailbox)
+    mailbox.clear()
+    again = every_week(client, post_form, first, mailbox)
     assert again.status_code == 200
     assert db.session.scalar(select(func.count()).select_from(StandingSignup)) == 1
     assert len(signups_of("maya@example.org")) == len(dates(series.id))
@@ -119,7 +278,7 @@ def test_asking_twice_keeps_one_standing_sign_up(client, post_form, series, mail
 def test_new_dates_on_extend_join_the_standing_volunteer(
     client, post_form, series, mailbox, runner
 ):
-    sign_up(client, post_form, dates(series.id)[0], standing="y")
+    every_week(client, post_form, dates(series.id)[0], mailbox)
     second = dates(series.id)[1]
     # Maya can't come once: that date stays cancelled.
     service_signup = next(s for s in signups_of("maya@example.org") if s.event_id == second.id)
@@ -151,9 +310,9 @@ def test_the_stop_link_stops_in_one_click(client, post_form, series, mailbox):
     full = occurrences[4]
     full.capacity = 1
     db.session.commit()
-    sign_up(client, post_form, occurrences[0], standing="y")
+    every_week(client, post_form, occurrences[0], mailbox)
     waiting = factories.make_signup(full, status=st.WAITLISTED, email="next@example.org")
-    every = next(m for m in mailbox.wait_for(2) if "every date" in m["Subject"])
+    every = every_date_email(mailbox)
     stop = STOP_LINK.search(text_part(every)).group(1)
     mailbox.clear()
 
@@ -197,8 +356,8 @@ def test_a_forged_or_stale_stop_link_is_a_404(client, series):
     assert "This link is not valid" in response.get_data(as_text=True)
 
 
-def test_a_stop_without_its_form_token_changes_nothing(client, series, post_form):
-    sign_up(client, post_form, dates(series.id)[0], standing="y")
+def test_a_stop_without_its_form_token_changes_nothing(client, series, post_form, mailbox):
+    every_week(client, post_form, dates(series.id)[0], mailbox)
     standing = db.session.scalars(select(StandingSignup)).one()
     with client.application.test_request_context():
         token = service.standing_token(standing)
@@ -207,13 +366,15 @@ def test_a_stop_without_its_form_token_changes_nothing(client, series, post_form
     assert standing.cancelled_at is None
 
 
-def test_an_ended_series_offers_no_standing_sign_up(client, post_form, series):
+def test_an_ended_series_offers_no_standing_sign_up(client, post_form, series, mailbox):
     service.end_series(series.id, factories.now().date() + timedelta(days=60), factories.now())
     first = dates(series.id)[0]
     assert "Every week" not in client.get(f"/events/{first.id}").get_data(as_text=True)
-    sign_up(client, post_form, first, standing="y")
+    response = sign_up(client, post_form, first, standing="y")
+    assert "check your email to confirm" not in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(StandingSignup)) == 0
     assert len(signups_of("maya@example.org")) == 1
+    assert not any("Please confirm" in m["Subject"] for m in mailbox.wait_for(1))
 
 
 def test_without_the_box_ticked_only_one_date(client, post_form, series):

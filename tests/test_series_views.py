@@ -3,7 +3,7 @@ action page, the organization's manage page, cancelling one date and ending the 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -356,3 +356,170 @@ def test_volunteers_see_no_series_box_on_a_one_off_action(client):
     html = client.get(f"/events/{event.id}").get_data(as_text=True)
     assert "series-box" not in html and "Every week" not in html
     assert db.session.scalar(select(func.count()).select_from(Signup)) == 0
+
+
+def test_other_coming_dates_leave_out_unlisted_dates(client):
+    now = factories.now()
+    series = factories.make_series(first=now + timedelta(days=2), created=now, title="Vigil")
+    occurrences = dates(series.id)
+    for occurrence in occurrences:
+        occurrence.status = "published"
+    occurrences[2].visibility = "unlisted"
+    db.session.commit()
+
+    page = client.get(f"/events/{occurrences[0].id}").get_data(as_text=True)
+
+    assert "Other coming dates" in page
+    assert f'href="/events/{occurrences[1].id}"' in page
+    assert f'href="/events/{occurrences[2].id}"' not in page
+
+
+def test_a_repeat_end_far_in_the_future_is_a_field_error(client, auth, owner, post_form):
+    """9999-12-31 once overflowed into a 500; on the form it is an error next to the field."""
+    auth.login(owner)
+    response = post_form(
+        "/events/new?org=host", event_form(repeat="weekly", repeat_until="9999-12-31")
+    )
+    assert response.status_code == 400
+    assert "Please enter a date between 2000 and 2100." in response.get_data(as_text=True)
+    assert counts() == (0, 0)
+    # Editing an action alone, and a date of a series, the same.
+    post_form("/events/new?org=host", event_form())
+    single = db.session.scalars(select(Event)).one()
+    response = post_form(
+        f"/events/{single.id}/edit", event_form(repeat="weekly", repeat_until="9999-12-31")
+    )
+    assert response.status_code == 400
+    assert "Please enter a date between 2000 and 2100." in response.get_data(as_text=True)
+    assert counts() == (1, 0)
+
+
+def test_the_service_refuses_a_repeat_end_far_in_the_future(app):
+    from organizer.services import series as service
+    from organizer.services.errors import InvalidInput
+
+    start = datetime(2027, 1, 29, 13, 0)
+    for until in (date(9999, 12, 31), date(2101, 1, 1), date(1, 1, 1)):
+        with pytest.raises(InvalidInput) as excinfo:
+            service.build_rule(service.Repeat("weekly", [4], 1, until), start, "Asia/Jerusalem")
+        assert "repeat_until" in excinfo.value.errors
+    for text in ("FREQ=WEEKLY;UNTIL=99991231", "FREQ=WEEKLY;UNTIL=99991231T235959Z"):
+        with pytest.raises(InvalidInput):
+            service.check_rule(text, start, "Pacific/Kiritimati")
+    with pytest.raises(InvalidInput):
+        service.end_of_day(date.max, "Asia/Jerusalem")
+
+
+def test_ending_a_series_on_a_day_out_of_range_writes_nothing(client, auth, owner, post_form):
+    auth.login(owner)
+    post_form("/events/new?org=host", event_form(repeat="weekly"))
+    series = db.session.scalars(select(EventSeries)).one()
+    first = dates(series.id)[0]
+    response = post_form(f"/events/{first.id}/series/end", {"last_day": "9999-12-31"})
+    assert response.status_code == 400
+    assert "Please enter a date between 2000 and 2100." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(EventSeries, series.id).ended_at is None
+
+
+def last_fridays_series(org, *, months: int = 6):
+    """A monthly series on the last Friday, its first date the first fifth Friday ahead (a
+    29th to 31st), with several months made: some last Fridays are fourth Fridays (22nd to
+    28th), some fifth ones."""
+    day = (factories.now() + timedelta(days=3)).astimezone(JERUSALEM).date()
+    while not (day.weekday() == 4 and day.day >= 29):
+        day += timedelta(days=1)
+    first = datetime(day.year, day.month, day.day, 13, 0, tzinfo=JERUSALEM).astimezone(UTC)
+    return factories.make_series(
+        org,
+        first=first,
+        rule="FREQ=MONTHLY;BYDAY=-1FR",
+        created=first - timedelta(days=1),
+        horizon_weeks=52,
+        title="Last Friday vigil",
+        status="published",
+    )
+
+
+def edit_form_for(client, event: Event) -> dict:
+    """The edit form as the page fills it in, for `event` (what a browser sends back)."""
+    from organizer.events.forms import form_data_for
+    from organizer.events.repeat_form import repeat_data
+
+    data = form_data_for(event) | repeat_data(event.series)
+    form = {}
+    for key, value in data.items():
+        if value is None or value is False:
+            continue
+        if value is True:
+            form[key] = "y"
+        elif isinstance(value, list):
+            form[key] = [str(v) for v in value]
+        elif hasattr(value, "isoformat"):
+            form[key] = value.strftime("%H:%M") if key.endswith("_time") else value.isoformat()
+        else:
+            form[key] = str(value)
+    return form
+
+
+def test_a_last_friday_series_survives_an_edit_that_does_not_touch_repeat(
+    client, auth, owner, post_form, mailbox
+):
+    """A "last Friday" rule shows as "monthly, on the same weekday"; a date of it on the 22nd
+    to 28th read again from the edited date would be a fourth Friday. An edit that does not
+    touch Repeat keeps the rule: nothing is cancelled, no one emailed."""
+    auth.login(owner)
+    org = db.session.scalars(select(Organization).where(Organization.slug == "host")).one()
+    series = last_fridays_series(org)
+    occurrences = dates(series.id)
+    fourth = next(o for o in occurrences[1:] if o.local_start.day <= 28)
+    fifth_later = [o for o in occurrences if o.local_start.day >= 29 and o.id > fourth.id]
+    assert fifth_later, "the horizon holds a later fifth Friday"
+    for occurrence in occurrences:
+        factories.make_signup(occurrence, email=f"v{occurrence.id}@example.org")
+    mailbox.clear()
+
+    form = edit_form_for(client, fourth)
+    assert form["repeat"] == "monthly"
+    response = post_form(
+        f"/events/{fourth.id}/edit", {**form, "title": "Renamed", "edit_scope": "following"}
+    )
+
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(EventSeries, series.id).rule == "FREQ=MONTHLY;BYDAY=-1FR"
+    after = dates(series.id)
+    assert [o.id for o in after] == [o.id for o in occurrences]
+    assert "cancelled" not in {o.status for o in after}
+    assert {o.title for o in after if o.occurrence_start >= fourth.occurrence_start} == {"Renamed"}
+    assert mailbox.wait_for(1, timeout=0.5) == []
+
+    # "This date only", the Repeat section untouched: saved, not refused.
+    response = post_form(
+        f"/events/{fourth.id}/edit",
+        {**edit_form_for(client, fourth), "title": "Just this once", "edit_scope": "this"},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Event, fourth.id).title == "Just this once"
+    assert db.session.get(Event, fourth.id).detached
+    assert db.session.get(EventSeries, series.id).rule == "FREQ=MONTHLY;BYDAY=-1FR"
+
+    # Only the end changed: the rule stays the last Friday, with an UNTIL.
+    later = [o for o in dates(series.id) if o.occurrence_start > fourth.occurrence_start]
+    second = later[0]
+    until = later[2].local_start.date()
+    response = post_form(
+        f"/events/{second.id}/edit",
+        {
+            **edit_form_for(client, second),
+            "repeat_until": until.isoformat(),
+            "edit_scope": "following",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    rules = [s.rule for s in db.session.scalars(select(EventSeries).order_by(EventSeries.id))]
+    assert rules[-1].startswith("FREQ=MONTHLY;BYDAY=-1FR;UNTIL=")
+    new_series_id = db.session.get(Event, second.id).series_id
+    assert all(o.local_start.day >= 22 for o in dates(new_series_id))

@@ -172,6 +172,10 @@ def test_adding_shifts_with_hours_on_the_actions_clock(client, auth, post_form, 
         ({"start_time": "25:00", "end_time": "26:00"}, "Not a valid time value"),
         ({"capacity": "0"}, "from 1 up"),
         ({"capacity": "many"}, "Not a valid integer value"),
+        # Far from the action: refused before any date arithmetic (year 1 used to overflow).
+        ({"day": "0001-01-01", "start_time": "00:10", "end_time": "00:20"}, "at most 14 days"),
+        ({"day": "9999-12-31", "start_time": "23:50", "end_time": "23:55"}, "at most 14 days"),
+        ({"day": "2000-01-01"}, "at most 14 days before or after"),
     ],
 )
 def test_bad_shifts_are_refused_and_write_nothing(client, auth, post_form, setup, fields, message):
@@ -181,6 +185,26 @@ def test_bad_shifts_are_refused_and_write_nothing(client, auth, post_form, setup
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert shifts_of(event) == []
+
+
+def test_a_day_far_from_the_action_is_refused_when_editing(client, auth, post_form, setup):
+    event = setup["event"]
+    shift = factories.make_shift(event, "Sorting", capacity=5)
+    auth.login(setup["owner"])
+    url = f"{shifts_url(event)}/{shift.id}/edit"
+    for day in ("0001-01-01", (setup["day"] + timedelta(days=15)).isoformat()):
+        data = {"name": "Moved", "day": day, "start_time": "00:10", "end_time": "00:20"}
+        response = post_form(url, data)
+        assert response.status_code == 400
+        assert "at most 14 days before or after the action" in response.get_data(as_text=True)
+    (saved,) = shifts_of(event)
+    assert (saved.name, saved.starts_at) == ("Sorting", None)
+    # Within the window the usual rule applies: the shift must fall within the action.
+    data = {"name": "Moved", "day": (setup["day"] + timedelta(days=14)).isoformat(),
+            "start_time": "09:00", "end_time": "10:00"}  # fmt: skip
+    response = post_form(url, data)
+    assert response.status_code == 400
+    assert "within the action" in response.get_data(as_text=True)
 
 
 def test_a_double_submitted_add_makes_one_shift(auth, post_form, setup):
@@ -336,6 +360,87 @@ def test_a_cancelled_action_keeps_its_shifts(client, auth, post_form, setup):
     assert "can no longer be changed" in html and "Add a shift" not in html
     response = post_form(shifts_url(event), {"name": "More"}, follow_redirects=True)
     assert "A cancelled action can no longer be changed." in response.get_data(as_text=True)
+    assert [s.id for s in shifts_of(event)] == [shift.id]
+
+
+def test_an_action_that_is_over_keeps_its_shifts_and_sign_ups(
+    client, auth, post_form, mailbox, setup
+):
+    """Its roster is history (attendance included): no edit, move, delete or new shift, and
+    nobody is told a shift of a past action was called off."""
+    start = factories.now() - timedelta(days=2)
+    event = factories.make_event(
+        setup["event"].organization, starts_at=start, ends_at=start + timedelta(hours=4)
+    )
+    sorting = factories.make_shift(event, "Sorting", capacity=5)
+    loading = factories.make_shift(event, "Loading", capacity=5)
+    came = factories.make_signup(event, "confirmed", shift=loading, attendance="attended")
+    auth.login(setup["owner"])
+    page = shifts_url(event)
+
+    html = client.get(page).get_data(as_text=True)
+    assert "This action is over: its shifts can no longer be changed." in html
+    assert "Add a shift" not in html and f"{page}/{loading.id}/delete" not in html
+    over = "This action is over: its shifts can no longer be changed."
+    attempts = [
+        (page, {"name": "More"}),
+        (f"{page}/{loading.id}/edit", {"name": "Renamed", "capacity": "9"}),
+        (f"{page}/{loading.id}/move", {"direction": "up"}),
+        (f"{page}/{loading.id}/delete", {"cancel_signups": "y"}),
+        (f"{page}/{sorting.id}/delete", {}),
+    ]
+    for url, data in attempts:
+        response = post_form(url, data, page=page)
+        assert response.status_code == 302, url
+        assert over in client.get(response.headers["Location"]).get_data(as_text=True)
+    for url in (f"{page}/{loading.id}/edit", f"{page}/{loading.id}/delete"):
+        assert client.get(url).status_code == 302
+
+    assert [(s.name, s.capacity) for s in shifts_of(event)] == [("Sorting", 5), ("Loading", 5)]
+    db.session.expire_all()
+    kept = db.session.get(Signup, came.id)
+    assert (kept.status, kept.attendance, kept.shift_id) == ("confirmed", "attended", loading.id)
+    assert mailbox.wait_for(1, timeout=0.3) == []
+
+    from organizer.services.errors import InvalidTransition
+
+    for change in (
+        lambda: service.delete_shift(event, loading.id, factories.now(), cancel_signups=True),
+        lambda: service.update_shift(event, loading.id, service.ShiftData("X"), factories.now()),
+        lambda: service.move_shift(event, loading.id, -1, factories.now()),
+        lambda: service.add_shift(event, service.ShiftData("New"), factories.now()),
+    ):
+        with pytest.raises(InvalidTransition) as refused:
+            change()
+        assert refused.value.state == "past"
+    assert len(shifts_of(event)) == 2
+
+
+def test_a_shift_gone_between_lookups_is_not_found(client, auth, post_form, setup, monkeypatch):
+    """Its counts no longer listed (deleted by another organizer meanwhile): 404, not a 500."""
+    event = setup["event"]
+    shift = factories.make_shift(event, "Sorting")
+    factories.make_signup(event, "pending", shift=shift)
+    auth.login(setup["owner"])
+    url = f"{shifts_url(event)}/{shift.id}/delete"
+    assert client.get(url).status_code == 200
+    real, calls = service.shift_counts, []
+
+    def vanishing(event_id: int, after: int):
+        calls.append(event_id)
+        return real(event_id) if len(calls) <= after else []
+
+    monkeypatch.setattr(service, "shift_counts", lambda event_id: vanishing(event_id, 0))
+    assert client.get(url).status_code == 404
+    # Gone after the first lookup: the delete is refused (a volunteer holds a request), and
+    # the page that says so finds no counts.
+    from .conftest import csrf_token
+
+    token = csrf_token(client, shifts_url(event))
+    calls.clear()
+    monkeypatch.setattr(service, "shift_counts", lambda event_id: vanishing(event_id, 1))
+    assert client.post(url, data={"csrf_token": token}).status_code == 404
+    assert len(calls) == 2
     assert [s.id for s in shifts_of(event)] == [shift.id]
 
 

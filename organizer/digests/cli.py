@@ -25,8 +25,18 @@ class _Instant(click.ParamType):
         return parsed.astimezone(UTC)
 
 
+now_option = click.option(
+    "--now",
+    "now",
+    type=_Instant(),
+    default=None,
+    help="Act as if it were this moment (ISO-8601; a bare time is UTC). Default: the clock.",
+)
+"""`--now` for the commands cron runs: replay a moment (a missed run, a test) on purpose."""
+
+
 @digest_cli.command("send")
-@click.option("--now", "now", type=_Instant(), default=None, help="Act as if it were this moment.")
+@now_option
 @click.option("--inline", is_flag=True, help="Send from this process even when REDIS_URL is set.")
 def send_command(now: datetime | None, inline: bool) -> None:
     """Send the digests due now; exit 1 when any delivery failed (it is retried later)."""

@@ -1,6 +1,8 @@
 """The action form's "Repeat" section, and which dates an edit applies to (mixed into EventForm).
 
-The form only builds the RRULE; services.series checks it again before anything is written.
+The form only reads the rule asked for (services.series.rule_for_edit: a Repeat section sent
+back as it was shown keeps a series' rule); services.series checks it again before anything
+is written.
 """
 
 from __future__ import annotations
@@ -89,6 +91,11 @@ class RepeatFields:
     def applies_to_following(self) -> bool:
         return self.editing_series and self.edit_scope.data == service.SCOPE_FOLLOWING
 
+    @property
+    def scope(self) -> str:
+        """Which dates of a series the edit applies to (SCOPE_THIS for an action alone)."""
+        return service.SCOPE_FOLLOWING if self.applies_to_following else service.SCOPE_THIS
+
     def repeat_spec(self) -> service.Repeat:
         return service.Repeat(
             choice=self.repeat.data or service.REPEAT_NONE,
@@ -99,12 +106,22 @@ class RepeatFields:
 
     def repeat_rule(self) -> str | None:
         """The RRULE value asked for; None: no repeat, or keep the series' rule as it is."""
-        if self.starts_at is None or (self.series is not None and self.series.ended_at):
+        if self.starts_at is None:
             return None
-        local = service.to_local(self.starts_at, self.timezone)
-        return service.build_rule(self.repeat_spec(), local, self.timezone)
+        return service.rule_for_edit(
+            self.series,
+            self.repeat_spec(),
+            self.starts_at,
+            self.timezone,
+            following=self.applies_to_following,
+        )
 
     def _validate_repeat(self) -> bool:
+        until = self.repeat_until.data
+        if until is not None and not service.FIRST_YEAR <= until.year <= service.LAST_YEAR:
+            message = _l("Please enter a date between 2000 and 2100.")
+            self.repeat_until.errors = [*self.repeat_until.errors, message]
+            return False
         if self.starts_at is None or self.repeat.errors or self.repeat_weekdays.errors:
             return not (self.repeat.errors or self.repeat_weekdays.errors)
         if self.repeat.data == service.REPEAT_KEEP and self.series is None:
@@ -113,10 +130,12 @@ class RepeatFields:
         try:
             rule = self.repeat_rule()
             if rule is not None:
-                local = service.to_local(self.starts_at, self.timezone)
-                service.check_rule(rule, local, self.timezone)
+                tz = self.series.timezone if self.series is not None else self.timezone
+                service.check_rule(rule, service.to_local(self.starts_at, tz), tz)
         except InvalidInput as error:
-            self.repeat.errors = [*self.repeat.errors, *map(str, error.errors.values())]
+            for name, message in error.errors.items():
+                field = self[name] if name in self else self.repeat
+                field.errors = [*field.errors, str(message)]
             return False
         return True
 

@@ -152,21 +152,16 @@ def edit(event_id: int):
 
 
 def _save_edit(event, form: EventForm, now) -> tuple[bool, str]:
-    """Save the form: for a date of a series, on its own or with all following dates; an
-    action that does not repeat yet may start to. Returns whether anything changed, and what
-    to tell the organizer."""
-    data, rule = form.to_data(), form.repeat_rule()
-    if form.applies_to_following:
-        edit = series_service.update_following(event, data, now, rule)
-        return edit.any, _series_edit_message(edit)
-    if event.series_id is not None:
-        changes = series_service.update_this(event, data, now, rule)
-        return changes.any, _edit_message(changes)
-    changes = service.update_event(event, data, now)
-    if rule is None:
-        return changes.any, _edit_message(changes)
-    series_service.create_series(event, rule, now)
-    return True, _edit_message(changes) + " " + _("It repeats now: its coming dates are saved.")
+    """Save the form (services.series.save_edit decides what it applies to). Returns whether
+    anything changed, and what to tell the organizer."""
+    saved = series_service.save_edit(event, form.to_data(), form.repeat_spec(), form.scope, now)
+    if saved.series_edit is not None:
+        return saved.any, _series_edit_message(saved.series_edit)
+    message = _edit_message(saved.changes)
+    if saved.started is not None:
+        started = _("It repeats now: its coming dates are saved.")
+        message = f"{message} {started}" if saved.changes.any else started
+    return saved.any, message
 
 
 def _series_edit_message(edit: series_service.SeriesEdit) -> str:
@@ -182,6 +177,12 @@ def _series_edit_message(edit: series_service.SeriesEdit) -> str:
             "%(num)d date no longer in the new rule was cancelled.",
             "%(num)d dates no longer in the new rule were cancelled.",
             edit.cancelled,
+        )
+    if edit.added:
+        message += " " + ngettext(
+            "%(num)d date of the new rule was added.",
+            "%(num)d dates of the new rule were added.",
+            edit.added,
         )
     if edit.notified:
         message += " " + ngettext(

@@ -7,19 +7,13 @@ from datetime import UTC, datetime
 import click
 from flask.cli import AppGroup
 
-from ..digests.cli import _Instant
+from ..digests.cli import now_option
 
 reminders_cli = AppGroup("reminders", help="Reminders to confirmed volunteers before an action.")
 
 
 @reminders_cli.command("send")
-@click.option(
-    "--now",
-    "now",
-    type=_Instant(),
-    default=None,
-    help="Act as if it were this moment (ISO-8601; a bare time is UTC). Default: the clock.",
-)
+@now_option
 def send_command(now: datetime | None) -> None:
     """Send every reminder due now and not sent yet; exit 1 when some must wait for a retry.
 

@@ -7,19 +7,13 @@ from datetime import UTC, datetime
 import click
 from flask.cli import AppGroup
 
-from ..digests.cli import _Instant
+from ..digests.cli import now_option
 
 events_cli = AppGroup("events", help="Actions: recurring series.")
 
 
 @events_cli.command("extend")
-@click.option(
-    "--now",
-    "now",
-    type=_Instant(),
-    default=None,
-    help="Act as if it were this moment (ISO-8601; a bare time is UTC). Default: the clock.",
-)
+@now_option
 def extend_command(now: datetime | None) -> None:
     """Materialize each running series' dates up to its horizon (12 weeks by default) and sign
     standing volunteers up to them; exit 1 when a series failed (the next run retries it).

@@ -1,5 +1,6 @@
-"""Recurring actions in the browser: ending a series, and standing sign-ups (started from an
-occurrence's sign-up form, stopped by the one-click link in their email)."""
+"""Recurring actions in the browser: ending a series, and standing sign-ups (asked for on an
+occurrence's sign-up form, confirmed from a guest's inbox, stopped by the one-click link in
+their email)."""
 
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from ..forms import ConfirmForm
-from ..i18n import current_locale
-from ..models import Event, EventSeries, StandingSignup
+from ..forms import ConfirmForm, show_errors
+from ..models import Event, EventSeries, Signup, StandingSignup
 from ..services import series as service
-from ..services.errors import InvalidTransition, NotFound
+from ..services.errors import InvalidInput, InvalidTransition, NotFound
 from ..services.events import managed_event
+from ..tokens import InvalidToken
 from ..web import now_utc, render_error
 from . import display as series_display
 from .forms import EndSeriesForm
@@ -42,34 +43,18 @@ def series_summary(series: EventSeries) -> str:
 def standing_offer(event: Event) -> str | None:
     """The label of the sign-up box's "every week" checkbox; None where there is none (an
     action that does not repeat, an ended series, a cancelled date)."""
-    if event.series_id is None or event.is_cancelled:
+    if not service.offers_standing(event):
         return None
-    series = event.series
-    if series is None or series.ended_at is not None:
-        return None
-    return series_display.standing_label(series)
+    return series_display.standing_label(event.series)
 
 
-def start_standing_if_asked(event: Event, form) -> bool:
-    """After a sign-up to one date: when the volunteer ticked "every week", sign them up for
-    the coming dates too, and email them the list with the link that stops it."""
-    if request.form.get("standing") != "y" or standing_offer(event) is None:
-        return False
-    now = now_utc()
-    try:
-        standing, _joined = service.start_standing(
-            event.series_id,
-            name=form.name.data,
-            email=form.email.data,
-            phone=form.phone.data or "",
-            locale=current_locale(),
-            user=current_user if current_user.is_authenticated else None,
-            now=now,
-        )
-    except (InvalidTransition, NotFound, ValueError):
-        return False
-    service.notify_standing(standing, now)
-    return True
+def start_standing_if_asked(signup: Signup) -> str | None:
+    """After a sign-up to one date: when the volunteer ticked "every week", what came of it
+    (service.STANDING_STARTED, service.STANDING_EMAILED: confirm from the inbox), or None."""
+    if request.form.get("standing") != "y":
+        return None
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    return service.ask_standing(signup, user, now_utc())
 
 
 def series_context(event: Event, now: datetime) -> dict:
@@ -96,6 +81,55 @@ def _standing_from_token(token: str) -> StandingSignup:
         )
         abort(make_response(*render_error(404, message)))
     return standing
+
+
+_REQUEST_PROBLEMS = (InvalidToken, NotFound, InvalidTransition)
+
+
+def _request_problem(error: Exception) -> Response:
+    """A confirmation link that does not work (service.standing_request's errors)."""
+    if isinstance(error, InvalidTransition):
+        status = 409
+        message = _("This series has ended: there are no more dates to sign up for.")
+    elif isinstance(error, InvalidToken) and error.expired:
+        status = 400
+        message = _(
+            "This link has expired. To be signed up for every date, sign up again on the "
+            "action's page and tick the box: we will send you a new link."
+        )
+    else:
+        status = 400 if isinstance(error, InvalidToken) else 404
+        message = _(
+            "This link is not valid. Please use the link from your latest email, or write to "
+            "the organizers."
+        )
+    return _private(render_template("errors/error.html", code=status, message=message), status)
+
+
+@bp.route("/standing/confirm/<token>", methods=["GET", "POST"])
+def confirm_standing(token: str):
+    """The button in a guest's email: sign me up for every date. A GET only shows the page
+    (mail scanners open links); the form's POST does it."""
+    try:
+        signup = service.standing_request(token)
+    except _REQUEST_PROBLEMS as error:
+        return _request_problem(error)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            html = render_template("series/standing_confirm.html", signup=signup, form=form)
+            return _private(html, 400)
+        user = current_user._get_current_object() if current_user.is_authenticated else None
+        try:
+            _standing, joined = service.confirm_standing(token, now_utc(), user)
+        except _REQUEST_PROBLEMS as error:
+            return _request_problem(error)
+        html = render_template(
+            "series/standing_confirmed.html", signup=signup, event=signup.event, joined=joined
+        )
+        return _private(html)
+    html = render_template("series/standing_confirm.html", signup=signup, form=form)
+    return _private(html)
 
 
 @bp.route("/standing/<token>", methods=["GET", "POST"])
@@ -154,11 +188,11 @@ def end(event_id: int):
     today = service.to_local(now, series.timezone).date()
     form = EndSeriesForm(data={"last_day": today} if request.method == "GET" else None)
     if form.validate_on_submit():
-        day = form.last_day.data
-        if not 2000 <= day.year <= 2100:
-            form.last_day.errors.append(_("Please enter a date between 2000 and 2100."))
+        try:
+            result = service.end_series(series.id, form.last_day.data, now, form.message.data or "")
+        except InvalidInput as error:
+            show_errors(form, error)
         else:
-            result = service.end_series(series.id, day, now, form.message.data or "")
             message = _("The series has ended: no more dates will be added.")
             if result.cancelled:
                 message += " " + ngettext(

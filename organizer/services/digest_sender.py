@@ -435,7 +435,7 @@ def _transport():
 
 
 @contextmanager
-def _sending_context() -> Iterator[None]:
+def sending_context() -> Iterator[None]:
     """url_for needs a request to build links; a run keeps loaded actions across commits."""
     session = db.session()
     keep = session.expire_on_commit
@@ -462,7 +462,7 @@ def send_batch(
     from . import digest_selection as selection
     from . import subscriptions
 
-    with _sending_context():
+    with sending_context():
         subs = db.session.scalars(
             select(Subscription)
             .where(Subscription.id.in_(list(subscription_ids)))
@@ -574,7 +574,7 @@ def send_due(now: datetime, use_queue: bool | None = None, batch_size: int = 100
         renderer = None
         for ids in _within_claim_limit(due_subscription_ids(now, batch_size=batch_size)):
             if candidates is None:
-                with _sending_context():
+                with sending_context():
                     candidates = selection.load_candidates(now)
                     renderer = DigestRenderer(now)
             total = total + send_batch(ids, now, candidates=candidates, renderer=renderer)

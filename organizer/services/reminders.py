@@ -1,4 +1,4 @@
-"""Reminders before an action: exactly one email per confirmed sign-up and kind, crash-safe.
+"""Reminders before an action: exactly one email per volunteer, time and kind, crash-safe.
 
 A reminder is due from `reminder_hours` before the start ("first", 24 hours by default) or two
 hours before it ("second", for actions that ask for one), until one hour before the start
@@ -6,28 +6,35 @@ hours before it ("second", for actions that ask for one), until one hour before 
 it on the next run, unless the action is less than an hour away. When both are due, only the
 second (the later) is sent. A shift with its own start time counts from that start.
 
-The ReminderDelivery row (signup, kind) is the lock and the record. Each reminder is CLAIMED
-(insert-or-skip, or a conditional takeover of a failed or abandoned row) in its own committed
-transaction before the mail server hears of it, and marked `sent` right after the server
-accepts it. Two senders never both own a row. A sender killed between claim and mark leaves
-the row `claimed`; after STALE_CLAIM another run takes it over and sends it again. The only
-duplicate possible is a message the server accepted in the moment before its mark was
-committed; it carries the same deterministic Message-ID as the first copy.
+One email covers every sign-up of one address to one action with the same start and kind: a
+volunteer in two shifts without hours of their own (or with the same start) gets one reminder
+listing both. Shifts that start at different times keep their own reminders, each timed by its
+shift's start.
+
+The ReminderDelivery row (signup, kind) is the lock and the record. The rows of one email are
+CLAIMED together (insert-or-skip, or a conditional takeover of a failed or abandoned row) in
+one committed transaction before the mail server hears of it, and marked together right after
+the server answers. A claim is taken only while the sign-up is confirmed, its action published
+and its start more than LATE_LIMIT away, checked by the claiming statement itself: a volunteer
+or an action cancelled during a run gets nothing more (the hidden place included). Two senders
+never both own a row. A sender killed between claim and mark leaves the rows `claimed`; after
+STALE_CLAIM another run takes them over and sends again. The only duplicate possible is a
+message the server accepted in the moment before its mark was committed; it carries the same
+deterministic Message-ID as the first copy.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from time import monotonic
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Integer, and_, exists, func, literal, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..email import build_email
@@ -39,6 +46,7 @@ from ..tokens import InvalidToken, make_token, read_token
 from ..web import absolute_url, url_context
 from . import notifications
 from . import signups as signup_service
+from .digest_sender import sending_context
 from .errors import InvalidTransition, NotFound
 
 log = logging.getLogger(__name__)
@@ -143,10 +151,10 @@ def _due_conditions(now: datetime) -> dict[str, object]:
 def due_reminders(now: datetime) -> list[tuple[int, str]]:
     """(signup id, kind) of every reminder due at `now` and not yet sent, soonest start first."""
     start = _start_column()
-    due: list[tuple[datetime, int, str]] = []
+    due: list[tuple[datetime, int, str, int, str]] = []
     for kind, condition in _due_conditions(now).items():
         rows = db.session.execute(
-            select(Signup.id, start)
+            select(Signup.id, start, Signup.event_id, Signup.email)
             .join(Event, Event.id == Signup.event_id)
             .outerjoin(Shift, Shift.id == Signup.shift_id)
             .where(
@@ -157,9 +165,11 @@ def due_reminders(now: datetime) -> list[tuple[int, str]]:
                 _not_done(kind, now),
             )
         ).all()
-        due.extend((row[1], row[0], kind) for row in rows)
+        due.extend((row[1], row[2], row[3], row[0], kind) for row in rows)
+    # The reminders one email covers (same action, address, start and kind) come one after
+    # another, so that send_due finds them together.
     due.sort()
-    return [(signup_id, kind) for _start, signup_id, kind in due]
+    return [(signup_id, kind) for _start, _event, _email, signup_id, kind in due]
 
 
 # --- claiming and recording --------------------------------------------------------------------
@@ -169,16 +179,48 @@ def due_reminders(now: datetime) -> list[tuple[int, str]]:
 class Claim:
     delivery_id: int
     attempts: int
+    signup_id: int = 0
 
 
-def _insert(values: dict):
+def _remindable(signup_id: int, now: datetime):
+    """SQL: this sign-up may be reminded at `now`: confirmed, its action published (so not
+    cancelled), its start more than LATE_LIMIT away. Part of the claiming statement itself, so
+    what was cancelled after the run read its list is never claimed (nor sent)."""
+    return (
+        select(Signup.id)
+        .join(Event, Event.id == Signup.event_id)
+        .outerjoin(Shift, Shift.id == Signup.shift_id)
+        .where(
+            Signup.id == signup_id,
+            Signup.status == st.CONFIRMED,
+            Event.status == ev.STATUS_PUBLISHED,
+            _start_column() >= now + LATE_LIMIT,
+        )
+        .exists()
+    )
+
+
+def _insert(signup_id: int, kind: str, now: datetime):
+    """INSERT ... SELECT ... WHERE <remindable> ON CONFLICT DO NOTHING: a new claim, only for a
+    sign-up that may still be reminded, and only if nobody holds the row yet."""
     if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
+    c = deliveries.c
+    values = select(
+        literal(signup_id, Integer),
+        literal(kind, c.kind.type),
+        literal(CLAIMED, c.status.type),
+        literal(now, c.claimed_at.type),
+        literal(1, Integer),
+        literal("", c.last_error.type),
+    ).where(_remindable(signup_id, now))  # a WHERE also keeps SQLite's upsert unambiguous
     return (
         insert(deliveries)
-        .values(values)
+        .from_select(
+            ["signup_id", "kind", "status", "claimed_at", "attempts", "last_error"], values
+        )
         .on_conflict_do_nothing(index_elements=["signup_id", "kind"])
     )
 
@@ -191,64 +233,84 @@ def _may_take_over(status: str, attempts: int, claimed_at: datetime, now: dateti
     return False
 
 
-def claim(signup_id: int, kind: str, now: datetime) -> Claim | None:
-    """Make this process the only sender of this reminder, and commit; None if it is not ours.
+def _claim_row(signup_id: int, kind: str, now: datetime) -> Claim | None:
+    """Claim one row in the current transaction (no commit); None if it is not ours."""
+    row = db.session.execute(
+        _insert(signup_id, kind, now).returning(deliveries.c.id, deliveries.c.attempts)
+    ).first()
+    if row is None:
+        seen = db.session.execute(
+            select(
+                deliveries.c.id,
+                deliveries.c.status,
+                deliveries.c.attempts,
+                deliveries.c.claimed_at,
+            ).where(deliveries.c.signup_id == signup_id, deliveries.c.kind == kind)
+        ).first()
+        if seen is None or not _may_take_over(seen.status, seen.attempts, seen.claimed_at, now):
+            return None  # not remindable any more, or sent, being sent, waiting for its retry
+        row = db.session.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id == seen.id,
+                deliveries.c.status == seen.status,
+                deliveries.c.attempts == seen.attempts,
+                _remindable(signup_id, now),
+            )
+            .values(status=CLAIMED, claimed_at=now, attempts=deliveries.c.attempts + 1)
+            .returning(deliveries.c.id, deliveries.c.attempts)
+        ).first()
+    return Claim(row[0], row[1], signup_id) if row is not None else None
+
+
+def claim_all(signup_ids: Sequence[int], kind: str, now: datetime) -> list[Claim]:
+    """Make this process the only sender of these reminders (the rows of one email), in one
+    committed transaction; returns the claims it got, possibly none.
 
     A fresh row is inserted (a concurrent insert of the same key loses quietly). An existing
     one is taken over only by an UPDATE conditional on the status and attempt count just
-    read, so of two senders trying at once exactly one succeeds.
+    read, so of two senders trying at once exactly one succeeds. Either needs the sign-up to
+    be remindable at that moment (_remindable). Rows are claimed in id order, so two senders
+    never wait for each other in a cycle.
     """
     try:
-        row = db.session.execute(
-            _insert(
-                {
-                    "signup_id": signup_id,
-                    "kind": kind,
-                    "status": CLAIMED,
-                    "claimed_at": now,
-                    "attempts": 1,
-                    "last_error": "",
-                }
-            ).returning(deliveries.c.id, deliveries.c.attempts)
-        ).first()
-        if row is None:
-            seen = db.session.execute(
-                select(
-                    deliveries.c.id,
-                    deliveries.c.status,
-                    deliveries.c.attempts,
-                    deliveries.c.claimed_at,
-                ).where(deliveries.c.signup_id == signup_id, deliveries.c.kind == kind)
-            ).first()
-            if seen is None or not _may_take_over(seen.status, seen.attempts, seen.claimed_at, now):
-                db.session.rollback()
-                return None
-            row = db.session.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.id == seen.id,
-                    deliveries.c.status == seen.status,
-                    deliveries.c.attempts == seen.attempts,
-                )
-                .values(status=CLAIMED, claimed_at=now, attempts=deliveries.c.attempts + 1)
-                .returning(deliveries.c.id, deliveries.c.attempts)
-            ).first()
-        db.session.commit()
+        held = [
+            held
+            for held in (_claim_row(signup_id, kind, now) for signup_id in sorted(set(signup_ids)))
+            if held is not None
+        ]
+        if held:
+            db.session.commit()
+        else:
+            db.session.rollback()
     except Exception:
         db.session.rollback()
         raise
-    return Claim(row[0], row[1]) if row is not None else None
+    return held
 
 
-def _record(claim: Claim, status: str, now: datetime, error: str = "") -> None:
-    """The outcome of a claimed reminder, committed at once (the crash window is this commit)."""
+def claim(signup_id: int, kind: str, now: datetime) -> Claim | None:
+    """claim_all for one reminder: the claim, or None if it is not ours."""
+    held = claim_all([signup_id], kind, now)
+    return held[0] if held else None
+
+
+def _same_claims(claims: Sequence[Claim]):
+    """SQL: the delivery rows of these claims, still as this sender claimed them."""
+    return or_(
+        *(
+            and_(deliveries.c.id == held.delivery_id, deliveries.c.attempts == held.attempts)
+            for held in claims
+        )
+    )
+
+
+def _record(claims: Claim | Sequence[Claim], status: str, now: datetime, error: str = "") -> None:
+    """The outcome of one email's claims, committed at once (the crash window is this commit)."""
+    claims = [claims] if isinstance(claims, Claim) else list(claims)
     db.session.execute(
         update(deliveries)
-        .where(
-            deliveries.c.id == claim.delivery_id,
-            deliveries.c.status == CLAIMED,
-            deliveries.c.attempts == claim.attempts,
-        )
+        .where(deliveries.c.status == CLAIMED, _same_claims(claims))
         .values(
             status=status,
             sent_at=now if status == SENT else None,
@@ -266,32 +328,43 @@ def _mail_domain() -> str:
 
 
 def message_id(signup: Signup, kind: str) -> str:
-    """The same for every copy of one reminder, so a duplicate is recognisable as one."""
+    """The same for every copy of one reminder, so a duplicate is recognisable as one (an
+    email for several sign-ups is named by the first of them)."""
     return f"<reminder-{signup.id}-{kind}@{_mail_domain()}>"
 
 
-def build_reminder(signup: Signup, kind: str, now: datetime):
+def build_reminder(signups: Signup | Sequence[Signup], kind: str, now: datetime):
     """The reminder in the volunteer's language: when, where (the hidden place too, once they
-    may see it, else when they will), their sign-up page, and the one-click "I can't come"."""
-    event = signup.event
-    show_place = signup_service.can_see_location(event, signup, now)
+    may see it, else when they will), their sign-up page, and the one-click "I can't come".
+
+    `signups`: one sign-up, or those of one address to one action with the same start (a
+    volunteer in several shifts): one email lists their shifts, each with its own link.
+    """
+    group = sorted([signups] if isinstance(signups, Signup) else signups, key=lambda s: s.id)
+    lead = group[0]
+    event = lead.event
+    show_place = signup_service.can_see_location(event, lead, now)
     reveal_at = event.reveal_at()
+    several = group if len(group) > 1 else []
     return build_email(
-        signup.email,
+        lead.email,
         "reminder",
-        signup.locale,
-        headers={"Message-ID": message_id(signup, kind), "Auto-Submitted": "auto-generated"},
-        signup=signup,
+        lead.locale,
+        headers={"Message-ID": message_id(lead, kind), "Auto-Submitted": "auto-generated"},
+        signup=lead,
         event=event,
         kind=kind,
-        start=start_of(signup),
-        shift=signup.shift,
+        start=start_of(lead),
+        shift=lead.shift,
+        # Two or more shifts: listed, each with its "I can't come" (one cancels one shift).
+        shift_signups=several,
+        cant_come_urls=[(s, cant_come_url(s)) for s in several],
         show_place=show_place,
         reveal_later=event.location_hidden and not show_place and reveal_at is not None,
         reveal_at=reveal_at,
-        manage_url=notifications.manage_url(signup),
+        manage_url=notifications.manage_url(lead),
         event_url=absolute_url("events.detail", event_id=event.id),
-        cant_come_url=cant_come_url(signup),
+        cant_come_url=cant_come_url(lead),
     )
 
 
@@ -368,6 +441,9 @@ class _Mailer:
 
 @dataclass
 class RunSummary:
+    """Emails sent, failed and bounced (one email may cover a volunteer's several shifts);
+    deferred counts the sign-ups whose reminder was not tried."""
+
     sent: int = 0
     failed: int = 0  # a temporary fault: tried again by a later run while still due
     bounced: int = 0
@@ -394,19 +470,6 @@ class _Clock:
         return self.start + timedelta(seconds=monotonic() - self.started)
 
 
-@contextmanager
-def _sending_context() -> Iterator[None]:
-    """Links need a request context; loaded sign-ups stay loaded across the per-message commits."""
-    session = db.session()
-    keep = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        with url_context():
-            yield
-    finally:
-        session.expire_on_commit = keep
-
-
 def _load(signup_ids: Sequence[int]) -> dict[int, Signup]:
     rows = db.session.scalars(
         select(Signup)
@@ -424,41 +487,83 @@ def _load(signup_ids: Sequence[int]) -> dict[int, Signup]:
     return {signup.id: signup for signup in rows}
 
 
+def _group_key(signup: Signup | None, kind: str, now: datetime) -> tuple | None:
+    """What one email covers: an address's sign-ups to one action with the same start and
+    kind; None for a sign-up no longer due (cancelled, moved) since the list was made."""
+    if signup is None or due_kind(signup, now) != kind:
+        return None
+    return (signup.event_id, signup.email, kind, start_of(signup))
+
+
+def _groups(
+    batch: Sequence[tuple[int, str]], signups: dict[int, Signup], now: datetime, last_batch: bool
+) -> tuple[list[tuple[str, list[Signup], int]], int]:
+    """The emails of a batch, as (kind, sign-ups, index in the batch after its last one), and
+    how much of the batch they use: all but a group that may go on in the next batch (0 when
+    one group fills the whole batch)."""
+    keys = [_group_key(signups.get(signup_id), kind, now) for signup_id, kind in batch]
+    size = len(keys)
+    if not last_batch and keys[-1] is not None:
+        while size > 0 and keys[size - 1] == keys[-1]:
+            size -= 1
+    groups: list[tuple[str, list[Signup], int]] = []
+    start = 0
+    while start < size:
+        end = start + 1
+        while end < size and keys[end] == keys[start]:
+            end += 1
+        if keys[start] is not None:
+            members = [signups[signup_id] for signup_id, _kind in batch[start:end]]
+            groups.append((batch[start][1], members, end))
+        start = end
+    return groups, size
+
+
 def send_due(now: datetime, batch_size: int = BATCH_SIZE) -> RunSummary:
     """Send every reminder due at `now` that nobody has sent yet; safe to run concurrently."""
     clock = _Clock(now)
     summary = RunSummary()
-    with _sending_context():
-        due = due_reminders(now)
+    with sending_context():
+        due = due_reminders(now)  # one email's reminders come one after another
         mailer = _Mailer()
         try:
-            for offset in range(0, len(due), batch_size):
-                batch = due[offset : offset + batch_size]
+            position, limit = 0, batch_size
+            while position < len(due):
+                batch = due[position : position + limit]
                 signups = _load([signup_id for signup_id, _kind in batch])
-                for position, (signup_id, kind) in enumerate(batch):
-                    signup = signups.get(signup_id)
-                    if signup is None or due_kind(signup, clock()) != kind:
-                        continue  # cancelled, moved or no longer due since the list was made
+                last_batch = position + len(batch) >= len(due)
+                groups, size = _groups(batch, signups, clock(), last_batch)
+                if size == 0:
+                    limit *= 2  # one volunteer's reminders fill the batch: read on
+                    continue
+                limit = batch_size
+                for kind, members, end in groups:
                     try:
-                        _send_one(signup, kind, clock, mailer, summary)
+                        _send_group(members, kind, clock, mailer, summary)
                     except ServerUnavailable:
-                        summary.deferred += len(due) - offset - position - 1
+                        summary.deferred += len(due) - position - end
                         return summary
+                position += size
         finally:
             mailer.close()
             db.session.rollback()  # nothing pending; releases the connection's snapshot
     return summary
 
 
-def _send_one(signup: Signup, kind: str, clock: _Clock, mailer: _Mailer, summary: RunSummary):
-    """Claim, build, send and record one reminder; ServerUnavailable stops the run."""
-    held = claim(signup.id, kind, clock())
-    if held is None:
-        return  # sent, being sent, or waiting for its retry elsewhere
+def _send_group(
+    members: Sequence[Signup], kind: str, clock: _Clock, mailer: _Mailer, summary: RunSummary
+) -> None:
+    """Claim, build, send and record one email (one reminder, or several sign-ups of one
+    volunteer); ServerUnavailable stops the run."""
+    held = claim_all([signup.id for signup in members], kind, clock())
+    if not held:
+        return  # no longer remindable, or sent, being sent, waiting for its retry elsewhere
+    claimed = {c.signup_id for c in held}
+    signups = [signup for signup in members if signup.id in claimed]
     try:
-        message = build_reminder(signup, kind, clock())
+        message = build_reminder(signups, kind, clock())
     except Exception as exc:  # a bug for one volunteer must not stop the others
-        log.exception("Could not build the %s reminder for sign-up %s", kind, signup.id)
+        log.exception("Could not build the %s reminder for sign-ups %s", kind, sorted(claimed))
         summary.failed += 1
         _record(held, FAILED, clock(), f"render: {type(exc).__name__}: {exc}")
         return

@@ -26,7 +26,10 @@ How it works, and the choices made:
   sign-ups follow to the new series.
 - A standing sign-up ("every week") signs its volunteer up to every coming date, now and as
   each is materialized, through services.signups.sign_up: places, waitlist and approval hold
-  as for anyone. A date they cancelled, or were declined for, is never signed up again.
+  as for anyone. A date they cancelled, or were declined for, is never signed up again. It
+  starts at once only for a logged-in volunteer with their own confirmed address; anyone
+  else confirms from their inbox first (a signed link, acted on by a POST only), so nobody
+  can sign another's address up for months of dates.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ DEFAULT_HORIZON_WEEKS = 12
 MAX_HORIZON_WEEKS = 52
 MAX_OCCURRENCES = 260  # five years of a weekly action
 MAX_INTERVAL = 52
+# The dates the forms take (as for an action's own dates): a repeat's end, a series' last day.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 FREQUENCIES = {"DAILY": DAILY, "WEEKLY": WEEKLY, "MONTHLY": MONTHLY, "YEARLY": YEARLY}
 RULE_KEYS = ("FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYMONTH", "COUNT", "UNTIL", "WKST")
@@ -101,6 +106,12 @@ SCOPE_THIS = "this"
 SCOPE_FOLLOWING = "following"
 
 STANDING_PURPOSE = "standing-stop"
+STANDING_START_PURPOSE = "standing-start"
+STANDING_START_MAX_AGE = 7 * 24 * 3600  # the confirmation link in a guest's email
+
+# What ticking "every week" on a date's sign-up form did (ask_standing).
+STANDING_STARTED = "started"  # a logged-in volunteer, with their own address: at once
+STANDING_EMAILED = "emailed"  # anyone else: a link to confirm, sent to that address
 
 # Copied from the template onto each new occurrence (times, status and keys are the slot's).
 COPIED_COLUMNS = (
@@ -115,6 +126,16 @@ REPEAT_FIELD = "repeat"
 
 def _invalid(message, field_name: str = REPEAT_FIELD) -> InvalidInput:
     return InvalidInput({field_name: message})
+
+
+def _out_of_range(field_name: str = REPEAT_FIELD) -> InvalidInput:
+    return _invalid(_l("Please enter a date between 2000 and 2100."), field_name)
+
+
+def check_year(day: date, field_name: str) -> None:
+    """A day the forms take: InvalidInput naming `field_name` if not (FIRST_YEAR–LAST_YEAR)."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise _out_of_range(field_name)
 
 
 # --- the rule --------------------------------------------------------------------------------
@@ -190,7 +211,7 @@ def _parse_until(value: str, tz: str) -> datetime:
             return to_utc(datetime.strptime(value, "%Y%m%dT%H%M%S"), tz)
         if re.fullmatch(r"\d{8}", value):
             return end_of_day(datetime.strptime(value, "%Y%m%d").date(), tz)
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     raise _invalid(_l("The end date of this repeat rule is not valid."))
 
@@ -266,13 +287,18 @@ def to_local(instant: datetime, tz: str) -> datetime:
 
 
 def end_of_day(day: date, tz: str) -> datetime:
-    """The last second of `day` on `tz`'s clock, in UTC: an UNTIL that keeps that whole day."""
-    return to_utc(datetime.combine(day + timedelta(days=1), time(0)), tz) - timedelta(seconds=1)
+    """The last second of `day` on `tz`'s clock, in UTC: an UNTIL that keeps that whole day.
+    InvalidInput for a day at the end of the calendar (9999-12-31), never an OverflowError."""
+    try:
+        midnight = to_utc(datetime.combine(day + timedelta(days=1), time(0)), tz)
+    except OverflowError:
+        raise _out_of_range() from None
+    return midnight - timedelta(seconds=1)
 
 
 def _rrule(rule: Rule, local_start: datetime, tz: str) -> rrule:
-    until = to_local(rule.until, tz) if rule.until is not None else None
     try:
+        until = to_local(rule.until, tz) if rule.until is not None else None
         return rrule(
             FREQUENCIES[rule.freq],
             dtstart=local_start.replace(second=0, microsecond=0),
@@ -363,6 +389,7 @@ def build_rule(repeat: Repeat, local_start: datetime, tz: str) -> str | None:
         interval = 3 if repeat.choice == REPEAT_QUARTERLY else 1
         rule = Rule("MONTHLY", interval=interval, byday=((_nth_of_month(start), start.weekday()),))
     if repeat.until is not None:
+        check_year(repeat.until, "repeat_until")
         rule = replace(rule, until=end_of_day(repeat.until, tz))
     return rule.value()
 
@@ -387,6 +414,68 @@ def repeat_for(series: EventSeries) -> Repeat:
         except InvalidInput:
             continue
     return Repeat(REPEAT_KEEP, [], rule.interval, until)
+
+
+def same_repeat(asked: Repeat, shown: Repeat) -> bool:
+    """Whether the "Repeat" section came back as the form showed it (what a field the choice
+    does not use holds does not count)."""
+    if asked.choice != shown.choice or asked.until != shown.until:
+        return False
+    if asked.choice == REPEAT_WEEKLY:
+        return set(asked.weekdays) == set(shown.weekdays) and asked.interval == shown.interval
+    return True
+
+
+def _holds(rule_text: str, local_start: datetime, tz: str) -> bool:
+    """Whether a series repeating by `rule_text` may start at `local_start`."""
+    try:
+        check_rule(rule_text, local_start, tz)
+    except InvalidInput:
+        return False
+    return True
+
+
+def rule_for_edit(
+    series: EventSeries | None,
+    repeat: Repeat,
+    starts_at: datetime,
+    tz: str,
+    following: bool = False,
+) -> str | None:
+    """The RRULE the action form asks for when saved with `repeat` and the start `starts_at`
+    (UTC); None: it does not repeat, or the series keeps its rule as it is.
+
+    For an action alone, the rule is built from its date. For a date of a series:
+
+    - Repeat sent back as the form showed it (`repeat_for`) keeps the rule: an edit that does
+      not touch Repeat never builds it again. (Built again from the edited date, "monthly on
+      the last Friday" would read 26 February as the fourth Friday.) Only when "this and
+      following" moves the date to a day the rule does not have is the rule built from the
+      new date, as "the same weekday" of it.
+    - Repeat changed but the same kind (only its end, say): built from the series' first date
+      if the edited date is one of its dates, so the last Friday stays the last Friday; else,
+      and for another kind, from the edited date.
+    - An ended series keeps its rule: its dates are edited one by one.
+    """
+    if series is None:
+        return build_rule(repeat, to_local(starts_at, tz), tz)
+    if series.ended_at is not None or repeat.choice == REPEAT_KEEP:
+        return None
+    tz = series.timezone
+    local = to_local(starts_at, tz).replace(second=0, microsecond=0)
+    shown = repeat_for(series)
+    if same_repeat(repeat, shown):
+        if not following or _holds(series.rule, local, tz):
+            return None
+        return build_rule(repeat, local, tz)
+    if repeat.choice == shown.choice:
+        try:
+            rule_text = build_rule(repeat, series.local_start, tz)
+        except InvalidInput:
+            rule_text = None
+        if rule_text is not None and _holds(rule_text, local, tz):
+            return rule_text
+    return build_rule(repeat, local, tz)
 
 
 # --- occurrences -----------------------------------------------------------------------------
@@ -663,15 +752,20 @@ def create_series(
 def upcoming_dates(
     event: Event, now: datetime, limit: int = 8, include_self: bool = False
 ) -> list[Event]:
-    """The series' other coming dates anyone may see: published, not over (one query); with
-    `include_self`, this one too and the drafts (what its organizers see)."""
+    """The series' other coming dates anyone may see: published, public (an unlisted date is
+    only for those with its link), not over (one query); with `include_self`, this one too,
+    the drafts and the unlisted ones (what its organizers see)."""
     if event.series_id is None:
         return []
     query = select(Event).where(Event.series_id == event.series_id, Event.ends_at > now)
     if include_self:
         query = query.where(Event.status != ev.STATUS_CANCELLED)
     else:
-        query = query.where(Event.id != event.id, Event.status == ev.STATUS_PUBLISHED)
+        query = query.where(
+            Event.id != event.id,
+            Event.status == ev.STATUS_PUBLISHED,
+            Event.visibility == ev.VISIBILITY_PUBLIC,
+        )
     return list(db.session.scalars(query.order_by(Event.starts_at, Event.id).limit(limit)))
 
 
@@ -737,12 +831,15 @@ class SeriesEdit:
     updated: int = 0  # later dates changed
     notified: int = 0  # volunteers emailed about a new time or place
     cancelled: int = 0  # later dates the new rule no longer has
+    added: int = 0  # dates the new rule has that the old one did not (up to the last moved)
     skipped: list[Event] = field(default_factory=list)  # could not take the new capacity
     new_series: EventSeries | None = None
 
     @property
     def any(self) -> bool:
-        return self.changes.any or bool(self.updated or self.cancelled or self.new_series)
+        return self.changes.any or bool(
+            self.updated or self.cancelled or self.added or self.new_series
+        )
 
 
 def _same_rule(text: str | None, series: EventSeries) -> bool:
@@ -933,6 +1030,12 @@ def _split(
             occurrence.occurrence_start = slot
             moves.append((occurrence, slot))
         new.materialized_until = max(taken)
+        # Dates the new rule has and the old one did not, before the last date moved: extending
+        # starts after `materialized_until`, so they are made here, from the edited date.
+        for slot in sorted(by_day.values()):
+            if first < slot < new.materialized_until and slot not in taken and slot > now:
+                db.session.add(_occurrence(event, new, slot, now))
+                result.added += 1
         db.session.flush()
         result.new_series = new
     for occurrence, slot in moves:
@@ -956,6 +1059,51 @@ def _split(
     return result
 
 
+@dataclass
+class SavedEdit:
+    """What saving the action form did (save_edit): one date or an action alone (`changes`),
+    this and all following dates (`series_edit`), or an action alone that now repeats
+    (`started`, with `changes`)."""
+
+    changes: event_service.EventChanges | None = None
+    series_edit: SeriesEdit | None = None
+    started: EventSeries | None = None
+
+    @property
+    def any(self) -> bool:
+        if self.series_edit is not None:
+            return self.series_edit.any
+        return bool(self.started) or (self.changes is not None and self.changes.any)
+
+
+def save_edit(
+    event: Event,
+    data: event_service.EventData,
+    repeat: Repeat,
+    scope: str,
+    now: datetime,
+) -> SavedEdit:
+    """Save the action form for `event`: a date of a series alone or with all following dates
+    (`scope`), or an action alone, which may start to repeat. The rule asked for is read by
+    `rule_for_edit`. InvalidInput (nothing written) for a refused edit; InvalidTransition
+    ("ended") for "all following" in a series that has ended meanwhile."""
+    series = db.session.get(EventSeries, event.series_id) if event.series_id else None
+    if series is not None and scope == SCOPE_FOLLOWING:
+        rule = rule_for_edit(series, repeat, data.starts_at, series.timezone, following=True)
+        return SavedEdit(series_edit=update_following(event, data, now, rule))
+    if event.series_id is not None:
+        rule = rule_for_edit(series, repeat, data.starts_at, event.timezone)
+        return SavedEdit(changes=update_this(event, data, now, rule))
+    tz = event.timezone
+    rule = rule_for_edit(None, repeat, data.starts_at, tz)
+    if rule is not None:  # a rule refused writes nothing
+        check_rule(rule, to_local(data.starts_at, tz), tz)
+    changes = event_service.update_event(event, data, now)
+    if rule is None:
+        return SavedEdit(changes=changes)
+    return SavedEdit(changes=changes, started=create_series(event, rule, now))
+
+
 def _call_off(occurrence: Event, now: datetime, message: str = "") -> int:
     """A date that won't happen: cancelled with its volunteers emailed, or a draft deleted."""
     try:
@@ -977,7 +1125,9 @@ class Ended:
 def end_series(series_id: int, after: date, now: datetime, message: str = "") -> Ended:
     """End the series: no more dates are made, and the dates after `after` (a day on the
     series' clock) are called off, their volunteers emailed. Running it again finishes what a
-    first run left and changes nothing else."""
+    first run left and changes nothing else. InvalidInput ("last_day") for a day outside
+    FIRST_YEAR–LAST_YEAR."""
+    check_year(after, "last_day")
     with transaction():
         series = _lock_series(series_id)
         tz = series.timezone
@@ -1130,6 +1280,130 @@ def _standing_by_email(series_id: int, email: str) -> StandingSignup | None:
             StandingSignup.series_id == series_id, func.lower(StandingSignup.email) == email
         )
     )
+
+
+# --- "every week" ticked on a date's sign-up form ----------------------------------------------
+
+
+def offers_standing(event: Event) -> bool:
+    """Whether a date's sign-up form offers "every week": a date of a running series that is
+    not cancelled."""
+    if event.series_id is None or event.is_cancelled:
+        return False
+    series = event.series
+    return series is not None and series.ended_at is None
+
+
+def ask_standing(signup: Signup, user: User | None, now: datetime) -> str | None:
+    """ "Every week" ticked with the sign-up `signup` (just made, or the address's earlier one).
+
+    A logged-in volunteer signing up with their own confirmed address is signed up for every
+    coming date at once, and emailed the list with the link that stops it: STANDING_STARTED.
+    For anyone else, one form sent by anybody must not sign an address up for months of
+    dates: that address gets an email with a button to confirm (a signed link to a page that
+    acts only on its form's POST), and nothing else happens until then: STANDING_EMAILED.
+    None when the date offers no "every week" (anymore).
+    """
+    event = signup.event
+    if signup.shift_id is not None or not offers_standing(event):
+        return None
+    if (
+        user is not None
+        and user.email_confirmed
+        and user.email.strip().lower() == signup.email.lower()
+    ):
+        try:
+            standing, _joined = start_standing(
+                event.series_id,
+                name=signup.name,
+                email=signup.email,
+                phone=signup.phone,
+                locale=signup.locale,
+                user=user,
+                now=now,
+            )
+        except (InvalidTransition, NotFound, ValueError):
+            return None
+        notify_standing(standing, now)
+        return STANDING_STARTED
+    _email_standing_request(signup)
+    return STANDING_EMAILED
+
+
+def standing_request_token(signup: Signup) -> str:
+    """The confirmation link's token: the date and the address, signed. The name and phone
+    come from that address's sign-up to the date when the link is used (nothing is stored
+    before, and no name or phone travels in a URL)."""
+    return make_token(STANDING_START_PURPOSE, [signup.event_id, signup.email])
+
+
+def _email_standing_request(signup: Signup) -> bool:
+    from ..email import send_email
+    from ..web import absolute_url, url_context
+
+    event = signup.event
+    with url_context():
+        return send_email(
+            signup.email,
+            "standing_request",
+            signup.locale,
+            event=event,
+            series=event.series,
+            confirm_url=absolute_url(
+                "series.confirm_standing", token=standing_request_token(signup)
+            ),
+            event_url=absolute_url("events.detail", event_id=event.id),
+        )
+
+
+def standing_request(token: str) -> Signup:
+    """The sign-up a confirmation link was sent for: its date, name, address and phone.
+
+    InvalidToken for a forged link or an expired one (`expired`, after
+    STANDING_START_MAX_AGE); NotFound when the date or the sign-up is gone; InvalidTransition
+    ("ended") when the date's series no longer runs.
+    """
+    payload = read_token(STANDING_START_PURPOSE, token, max_age=STANDING_START_MAX_AGE)
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 2
+        or type(payload[0]) is not int
+        or not isinstance(payload[1], str)
+    ):
+        raise InvalidToken()
+    event_id, email = payload
+    signup = db.session.scalar(
+        select(Signup)
+        .where(Signup.event_id == event_id, Signup.email == email, Signup.shift_id.is_(None))
+        .order_by(Signup.id)
+        .limit(1)
+    )
+    if signup is None:
+        raise NotFound(event_id)
+    series = signup.event.series
+    if series is None or series.ended_at is not None:
+        raise InvalidTransition("ended")
+    return signup
+
+
+def confirm_standing(
+    token: str, now: datetime, user: User | None = None
+) -> tuple[StandingSignup, list[Signup]]:
+    """The guest confirmed from their inbox: sign them up for every coming date (and each new
+    one), and email them the list with the link that stops it. Confirming again keeps the
+    one standing sign-up. Raises as `standing_request`; nothing is written then."""
+    signup = standing_request(token)
+    standing, joined = start_standing(
+        signup.event.series_id,
+        name=signup.name,
+        email=signup.email,
+        phone=signup.phone,
+        locale=signup.locale,
+        user=user,
+        now=now,
+    )
+    notify_standing(standing, now)
+    return standing, joined
 
 
 def stop_standing(standing_id: int, now: datetime) -> list[Signup]:

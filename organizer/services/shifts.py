@@ -3,13 +3,14 @@
 Organizers add, edit, reorder and delete them; each change runs with the action's roster
 locked (services/signups.py), because shifts decide who holds a place: a new capacity fills
 that shift from its waitlist, and a shift is deleted only once nobody holds anything in it
-(or with their sign-ups cancelled and the volunteers told).
+(or with their sign-ups cancelled and the volunteers told). Once the action is cancelled or
+over, its shifts stay as they are.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
@@ -112,9 +113,24 @@ def shift_on(event: Event, shift_id: int) -> Shift:
     return shift
 
 
-def _check_editable(event: Event) -> None:
+PAST = "past"
+
+
+def locked_reason(event: Event, now: datetime) -> str | None:
+    """Why the shifts of this action can no longer change: "cancelled", "past" (it has ended:
+    its sign-ups and attendance are history, and nobody is to be told a shift was called
+    off), or None."""
     if event.is_cancelled:
-        raise InvalidTransition(event.status)
+        return event.status
+    if event.ends_at <= now:
+        return PAST
+    return None
+
+
+def _check_editable(event: Event, now: datetime) -> None:
+    reason = locked_reason(event, now)
+    if reason is not None:
+        raise InvalidTransition(reason)
 
 
 def _check(event: Event, data: ShiftData, shift_id: int | None) -> str:
@@ -146,10 +162,13 @@ def _check(event: Event, data: ShiftData, shift_id: int | None) -> str:
     return name
 
 
-def add_shift(event: Event, data: ShiftData) -> Shift:
-    """A new shift at the end of the list; commits."""
-    _check_editable(event)
+def add_shift(event: Event, data: ShiftData, now: datetime | None = None) -> Shift:
+    """A new shift at the end of the list; commits. InvalidTransition once the action is
+    cancelled or over."""
+    now = now or datetime.now(UTC)
+    _check_editable(event, now)
     with _roster_transaction(event.id) as locked:
+        _check_editable(locked, now)
         name = _check(locked, data, None)
         count, last = db.session.execute(
             select(func.count(), func.max(Shift.position)).where(Shift.event_id == event.id)
@@ -171,9 +190,11 @@ def add_shift(event: Event, data: ShiftData) -> Shift:
 def update_shift(event: Event, shift_id: int, data: ShiftData, now: datetime) -> list[Signup]:
     """Save an edit; a higher capacity fills the shift from its waitlist. Returns who moved up
     (the caller emails them). InvalidInput, and nothing written, when more volunteers already
-    hold a place than the new capacity allows."""
-    _check_editable(event)
+    hold a place than the new capacity allows; InvalidTransition once the action is cancelled
+    or over."""
+    _check_editable(event, now)
     with _roster_transaction(event.id) as locked:
+        _check_editable(locked, now)
         shift = shift_on(locked, shift_id)
         db.session.refresh(shift)
         name = _check(locked, data, shift.id)
@@ -197,10 +218,13 @@ def update_shift(event: Event, shift_id: int, data: ShiftData, now: datetime) ->
         return _fill_from_waitlist(locked, now, shift)
 
 
-def move_shift(event: Event, shift_id: int, step: int) -> None:
-    """Move a shift one place up (-1) or down (+1) in the list; at either end, nothing."""
-    _check_editable(event)
-    with _roster_transaction(event.id):
+def move_shift(event: Event, shift_id: int, step: int, now: datetime | None = None) -> None:
+    """Move a shift one place up (-1) or down (+1) in the list; at either end, nothing.
+    InvalidTransition once the action is cancelled or over."""
+    now = now or datetime.now(UTC)
+    _check_editable(event, now)
+    with _roster_transaction(event.id) as locked:
+        _check_editable(locked, now)
         shifts = shifts_of(event.id)
         index = next((i for i, s in enumerate(shifts) if s.id == shift_id), None)
         if index is None:
@@ -216,9 +240,11 @@ def delete_shift(
     event: Event, shift_id: int, now: datetime, cancel_signups: bool = False
 ) -> DeletedShift:
     """Delete a shift. With volunteers still in it, ShiftInUse unless `cancel_signups`: then
-    their sign-ups go with it, and each of them is emailed (after the commit)."""
-    _check_editable(event)
+    their sign-ups go with it, and each of them is emailed (after the commit). InvalidTransition
+    once the action is cancelled or over: its sign-ups (attendance included) are kept."""
+    _check_editable(event, now)
     with _roster_transaction(event.id) as locked:
+        _check_editable(locked, now)
         shift = shift_on(locked, shift_id)
         active = list(
             db.session.scalars(

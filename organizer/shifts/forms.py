@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -14,6 +15,10 @@ from ..events.forms import TIME_FORMATS, local_to_utc
 from ..forms import one_line
 from ..models import Event, Shift
 from ..services.shifts import ShiftData
+
+# A shift's day must be this close to the action's first day (on the action's clock): far
+# enough for any action a form allows to last, near enough that no date is out of range.
+MAX_DAYS_FROM_START = 14
 
 
 class ShiftForm(FlaskForm):
@@ -46,9 +51,30 @@ class ShiftForm(FlaskForm):
         ok = super().validate(extra_validators)
         return self._validate_times() and ok
 
+    def _refuse_day(self) -> bool:
+        self.day.errors.append(
+            _(
+                "Please pick a day at most %(num)d days before or after the action's first day "
+                "(%(date)s).",
+                num=MAX_DAYS_FROM_START,
+                date=format_date(self.event.local_start.date(), "medium"),
+            )
+        )
+        return False
+
+    def _validate_day(self) -> bool:
+        """No day far from the action: such a shift could never fit it, and a day near year
+        1 or 9999 is beyond what a date and time can hold."""
+        day = self.day.data
+        if day is None or self.day.errors:
+            return not self.day.errors
+        if abs(day - self.event.local_start.date()) > timedelta(days=MAX_DAYS_FROM_START):
+            return self._refuse_day()
+        return True
+
     def _validate_times(self) -> bool:
         start, end = self.start_time.data, self.end_time.data
-        if self.start_time.errors or self.end_time.errors:
+        if not self._validate_day() or self.start_time.errors or self.end_time.errors:
             return False
         if start is None and end is None:
             return True
@@ -56,8 +82,12 @@ class ShiftForm(FlaskForm):
             self.end_time.errors.append(_("Please give both the start and the end, or neither."))
             return False
         day: date = self.day.data or self.event.local_start.date()
-        self.starts_at = local_to_utc(day, start, self.event.timezone)
-        self.ends_at = local_to_utc(day, end, self.event.timezone)
+        try:
+            self.starts_at = local_to_utc(day, start, self.event.timezone)
+            self.ends_at = local_to_utc(day, end, self.event.timezone)
+        except (OverflowError, ValueError):  # beyond what dates can hold, near year 1 or 9999
+            self.starts_at = self.ends_at = None
+            return self._refuse_day()
         if self.starts_at is None or self.ends_at is None:
             self.start_time.errors.append(
                 _("This time does not exist on that day: the clocks change. Please pick another.")

@@ -41,6 +41,7 @@ def _page(event: Event, form: ShiftForm, status: int = 200):
     return render_template(
         "shifts/index.html",
         event=event,
+        locked=service.locked_reason(event, now_utc()),
         shifts=service.shift_counts(event.id),
         form=form,
         move_form=MoveForm(),
@@ -52,9 +53,21 @@ def _back(event: Event, anchor: str | None = None):
     return redirect(url_for("shifts.index", event_id=event.id, _anchor=anchor))
 
 
-def _refused_cancelled(event: Event):
-    flash(_("A cancelled action can no longer be changed."), "error")
+def _refused(event: Event, reason: str):
+    """Back to the list, saying why nothing changed: the action is cancelled or over."""
+    if reason == service.PAST:
+        flash(_("This action is over: its shifts can no longer be changed."), "error")
+    else:
+        flash(_("A cancelled action can no longer be changed."), "error")
     return _back(event)
+
+
+def _counts(event: Event, shift: Shift) -> service.ShiftCount:
+    """The shift's counts; 404 if it was deleted meanwhile."""
+    counts = next((c for c in service.shift_counts(event.id) if c.shift.id == shift.id), None)
+    if counts is None:
+        abort(404)
+    return counts
 
 
 @bp.get("/events/<int:event_id>/shifts")
@@ -72,9 +85,9 @@ def add(event_id: int):
     if not form.validate():
         return _page(event, form, 400)
     try:
-        shift = service.add_shift(event, form.to_data())
-    except InvalidTransition:
-        return _refused_cancelled(event)
+        shift = service.add_shift(event, form.to_data(), now_utc())
+    except InvalidTransition as refused:
+        return _refused(event, refused.state)
     except InvalidInput as error:
         show_errors(form, error)
         return _page(event, form, 400)
@@ -87,12 +100,14 @@ def add(event_id: int):
 def edit(event_id: int, shift_id: int):
     event = managed_event(event_id, current_user)
     shift = service.shift_on(event, shift_id)
+    if reason := service.locked_reason(event, now_utc()):
+        return _refused(event, reason)
     form = ShiftForm(event=event, data=form_data_for(shift) if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
             promoted = service.update_shift(event, shift.id, form.to_data(), now_utc())
-        except InvalidTransition:
-            return _refused_cancelled(event)
+        except InvalidTransition as refused:
+            return _refused(event, refused.state)
         except InvalidInput as error:
             show_errors(form, error)
         else:
@@ -122,9 +137,9 @@ def move(event_id: int, shift_id: int):
     if not form.validate():
         abort(400)
     try:
-        service.move_shift(event, shift_id, -1 if form.direction.data == "up" else 1)
-    except InvalidTransition:
-        return _refused_cancelled(event)
+        service.move_shift(event, shift_id, -1 if form.direction.data == "up" else 1, now_utc())
+    except InvalidTransition as refused:
+        return _refused(event, refused.state)
     return _back(event, f"shift-{shift_id}")
 
 
@@ -133,8 +148,10 @@ def move(event_id: int, shift_id: int):
 def delete(event_id: int, shift_id: int):
     event = managed_event(event_id, current_user)
     shift = service.shift_on(event, shift_id)
+    if reason := service.locked_reason(event, now_utc()):
+        return _refused(event, reason)
     form = DeleteShiftForm()
-    counts = next(c for c in service.shift_counts(event.id) if c.shift.id == shift.id)
+    counts = _counts(event, shift)
     if form.validate_on_submit():
         try:
             deleted = service.delete_shift(
@@ -145,9 +162,9 @@ def delete(event_id: int, shift_id: int):
             form.cancel_signups.errors = [
                 _("Volunteers are signed up for this shift: tick the box to cancel their sign-ups.")
             ]
-            counts = next(c for c in service.shift_counts(event.id) if c.shift.id == shift.id)
-        except InvalidTransition:
-            return _refused_cancelled(event)
+            counts = _counts(event, shift)
+        except InvalidTransition as refused:
+            return _refused(event, refused.state)
         else:
             flash(_deleted_message(deleted), "success")
             return _back(event)

@@ -153,7 +153,7 @@ def signup(event_id: int):
         return render_template("signups/signup.html", **signup_box_context(event)), 409
     except AlreadySignedUp as exc:
         notifications.notify_signup(exc.signup, repeated=True)  # told to that inbox only
-        standing = series_views.start_standing_if_asked(event, form)
+        standing = series_views.start_standing_if_asked(exc.signup)
         if service.belongs_to(exc.signup, current_user):
             return _done_page(exc.signup, outcome="already", standing=standing)
         outcome = service.outcome_shown_to_guest(exc.signup)
@@ -164,7 +164,7 @@ def signup(event_id: int):
         message = CLOSED_MESSAGES[exc.reason]()
         return render_template("signups/closed.html", event=event, message=message), 409
     notifications.notify_signup(signup)
-    standing = series_views.start_standing_if_asked(event, form)
+    standing = series_views.start_standing_if_asked(signup)
     return _done_page(signup, outcome=signup.status, standing=standing)
 
 
@@ -219,7 +219,7 @@ def _signup_for_shifts(event: Event):
     )
 
 
-def _done_page(signup: Signup, outcome: str, standing: bool = False) -> str:
+def _done_page(signup: Signup, outcome: str, standing: str | None = None) -> str:
     return render_template(
         "signups/done.html",
         event=signup.event,
