@@ -65,13 +65,31 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
     EVENTS_PER_PAGE = 20
+    # The embeddable sign-up (/events/<id>/embed): which sites may frame it ("*": any, or
+    # origins separated by spaces), and how long its form's signed token lasts.
+    EMBED_FRAME_ANCESTORS = os.environ.get("EMBED_FRAME_ANCESTORS", "*")
+    EMBED_TOKEN_MAX_AGE = 2 * 3600
+
+    # API rate limits (Flask-Limiter): per token, and per address for calls without one.
+    # Counted in Redis when REDIS_URL is set, so every worker process shares the counts.
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    API_RATELIMIT_TOKEN = os.environ.get("API_RATELIMIT_TOKEN", "600 per minute")
+    API_RATELIMIT_ANONYMOUS = os.environ.get("API_RATELIMIT_ANONYMOUS", "120 per minute")
     CONFIRM_EMAIL_MAX_AGE = 7 * 24 * 3600
     RESET_PASSWORD_MAX_AGE = 2 * 3600
     INVITATION_MAX_AGE = 14 * 24 * 3600
+    # Webhooks: http:// to this machine (and private addresses) only in development and tests.
+    WEBHOOKS_ALLOW_HTTP_LOCALHOST = _bool("WEBHOOKS_ALLOW_HTTP_LOCALHOST")
+    WEBHOOKS_MAX_CONSECUTIVE_FAILURES = int(
+        os.environ.get("WEBHOOKS_MAX_CONSECUTIVE_FAILURES", "8")
+    )
 
 
 class DevelopmentConfig(Config):
     DEBUG = False
+    WEBHOOKS_ALLOW_HTTP_LOCALHOST = _bool("WEBHOOKS_ALLOW_HTTP_LOCALHOST", True)
 
 
 class TestingConfig(Config):
@@ -84,6 +102,11 @@ class TestingConfig(Config):
     PUBLIC_URL = "http://localhost"
     SERVER_NAME = None
     WTF_CSRF_ENABLED = True
+    WEBHOOKS_ALLOW_HTTP_LOCALHOST = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    # High enough for the Schemathesis run; the rate-limit tests lower them.
+    API_RATELIMIT_TOKEN = "100000 per minute"  # noqa: S105 - a rate, not a secret
+    API_RATELIMIT_ANONYMOUS = "100000 per minute"
 
 
 class ProductionConfig(Config):

@@ -9,7 +9,7 @@ from flask import Flask
 
 from config import CONFIGS, INSECURE_KEYS, Config
 
-from .extensions import babel, csrf, db, login_manager, mail, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 
 
 def create_app(config_name_or_object: str | type | None = None) -> Flask:
@@ -63,6 +63,7 @@ def register_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     mail.init_app(app)
+    limiter.init_app(app)
     i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -86,6 +87,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .api import PREFIX as API_PREFIX
+    from .api import bp as api_bp
+    from .api import tokens_bp as api_tokens_bp
     from .attendance import bp as attendance_bp
     from .auth import bp as auth_bp
     from .digests import bp as digests_bp
@@ -98,12 +102,15 @@ def register_blueprints(app: Flask) -> None:
     from .series import bp as series_bp
     from .shifts import bp as shifts_bp
     from .signups import bp as signups_bp
+    from .signups import embed_bp
+    from .webhooks import bp as webhooks_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(orgs_bp, url_prefix="/orgs")
     app.register_blueprint(events_bp, url_prefix="/events")
     app.register_blueprint(signups_bp)
+    app.register_blueprint(embed_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(shifts_bp)
     app.register_blueprint(series_bp)
@@ -111,6 +118,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(digest_manage_bp, url_prefix="/digest")
     app.register_blueprint(attendance_bp)
     app.register_blueprint(me_bp, url_prefix="/me")
+    app.register_blueprint(webhooks_bp, url_prefix="/orgs")
+    app.register_blueprint(api_bp, url_prefix=API_PREFIX)
+    app.register_blueprint(api_tokens_bp)
 
 
 __all__ = ["Config", "create_app"]

@@ -1,6 +1,8 @@
 """Extensions, created unbound and initialised in the app factory."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mailman import Mail
 from flask_migrate import Migrate
@@ -28,3 +30,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 mail = Mail()
+# Limits are declared where they apply (the API); storage from RATELIMIT_STORAGE_URI.
+limiter = Limiter(key_func=get_remote_address)

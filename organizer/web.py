@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -78,11 +78,39 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+def allow_framing(view: Callable) -> Callable:
+    """Let other sites frame this view's pages (EMBED_FRAME_ANCESTORS): the embeddable sign-up.
+    Every other page refuses to be framed, so nobody can dress it up to trick a click."""
+    view.allow_framing = True  # read by security_headers, for the view's error pages too
+    return view
+
+
+def _framable() -> bool:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "allow_framing", False)
+
+
+def frame_ancestors(value: str) -> str:
+    """EMBED_FRAME_ANCESTORS ("*", or origins separated by spaces or commas) as CSP sources."""
+    sources = value.replace(",", " ").split()
+    if not sources or any(ch in source for source in sources for ch in ";'\"\\"):
+        raise ValueError(f"EMBED_FRAME_ANCESTORS is not a list of origins: {value!r}")
+    return " ".join(sources)
+
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors {ancestors}; form-action 'self'"
+)
+
+
 def _has_nul(values) -> bool:
     return any("\x00" in value for _, value in values)
 
 
 def init_app(app: Flask) -> None:
+    embed_ancestors = frame_ancestors(app.config.get("EMBED_FRAME_ANCESTORS", "*"))
+
     @app.before_request
     def refuse_nul_bytes():
         """No text anyone types contains NUL; PostgreSQL refuses it, so say 400 up front."""
@@ -131,11 +159,11 @@ def init_app(app: Flask) -> None:
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-            "frame-ancestors 'none'; form-action 'self'",
-        )
+        framable = _framable()
+        ancestors = embed_ancestors if framable else "'none'"
+        response.headers.setdefault("Content-Security-Policy", CSP.format(ancestors=ancestors))
+        if not framable:
+            response.headers.setdefault("X-Frame-Options", "DENY")  # browsers without CSP 2
         return response
 
     @app.context_processor

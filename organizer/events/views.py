@@ -17,6 +17,7 @@ from ..services import orgs, permissions
 from ..services import series as series_service
 from ..services import signups as signup_service
 from ..services.errors import InvalidInput, InvalidTransition
+from ..signups.embed import embed_snippet
 from ..signups.views import signup_box_context
 from ..web import absolute_url, now_utc
 from . import display
@@ -65,6 +66,7 @@ def detail(event_id: int):
         show_location=can_manage or not event.location_hidden,
         place_on_my_page=place_on_my_page,
         share_url=absolute_url(".detail", event_id=event.id),
+        embed_snippet=embed_snippet(event),
     )
 
 

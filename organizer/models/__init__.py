@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see every table."""
 
+from .api_token import ApiToken
 from .digest import (
     DigestDelivery,
     DigestRun,
@@ -14,8 +15,10 @@ from .organization import Invitation, Membership, Organization
 from .series import EventSeries, ReminderDelivery, Shift, StandingSignup
 from .signup import Signup
 from .user import User
+from .webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "ApiToken",
     "DigestDelivery",
     "DigestRun",
     "Highlight",
@@ -36,4 +39,6 @@ __all__ = [
     "Signup",
     "StandingSignup",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -22,7 +22,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from ..forms import ConfirmForm, show_errors
-from ..models import Event, EventSeries, Signup, StandingSignup
+from ..models import Event, EventSeries, Signup, StandingSignup, User
 from ..services import series as service
 from ..services.errors import InvalidInput, InvalidTransition, NotFound
 from ..services.events import managed_event
@@ -48,12 +48,12 @@ def standing_offer(event: Event) -> str | None:
     return series_display.standing_label(event.series)
 
 
-def start_standing_if_asked(signup: Signup) -> str | None:
+def start_standing_if_asked(signup: Signup, user: User | None) -> str | None:
     """After a sign-up to one date: when the volunteer ticked "every week", what came of it
-    (service.STANDING_STARTED, service.STANDING_EMAILED: confirm from the inbox), or None."""
+    (service.STANDING_STARTED, service.STANDING_EMAILED: confirm from the inbox), or None.
+    `user`: the logged-in volunteer who signed up, None for a guest (and in the embed)."""
     if request.form.get("standing") != "y":
         return None
-    user = current_user._get_current_object() if current_user.is_authenticated else None
     return service.ask_standing(signup, user, now_utc())
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -31,8 +31,9 @@ from ..models import (
     User,
 )
 from ..models import event as ev
+from ..models import webhook as wh
 from ..web import absolute_url, url_context
-from . import notifications, permissions
+from . import notifications, permissions, webhooks
 from . import shifts as shift_service
 from . import signups as signup_service
 from .errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
@@ -314,6 +315,8 @@ def update_event(event: Event, data: EventData, now: datetime) -> EventChanges:
     _new_version(event, now)
     if changes.time_changed:
         shift_service.follow_move(event, changes.old.get("starts_at", event.starts_at))
+    if event.is_published:  # queued with the edit, committed (or refused) with it
+        webhooks.emit_action(wh.ACTION_UPDATED, event, now, changed=changes.fields)
     if "capacity" in changes.fields:
         # Checked against the places already taken, saved with the rest of the edit and filled
         # from the waitlist in one transaction with the roster locked: no sign-up gets between.
@@ -380,6 +383,7 @@ def cancel_event(event: Event, now: datetime, message: str = "") -> int:
     """
     _move(event, ev.STATUS_PUBLISHED, ev.STATUS_CANCELLED, now)
     event.cancelled_at = now
+    webhooks.emit_action(wh.ACTION_CANCELLED, event, now)
     db.session.commit()
     return notifications.notify_volunteers(event, "event_cancelled", now, message=message.strip())
 
@@ -518,6 +522,28 @@ def search_events(
     )
     counts = signup_service.counts_by_event([e.id for e in events])
     return EventPage(events=events, counts=counts, page=page, per_page=per_page, total=total)
+
+
+def events_after(
+    filters: EventFilters, now: datetime, after: tuple[datetime, int] | None, limit: int
+) -> tuple[list[Event], dict[int, dict[str, int]]]:
+    """The same listing as search_events, by a (starts_at, id) cursor instead of page numbers:
+    pages stay put while actions are added before them (the API's). Always the same few queries."""
+    query = _filtered(listed_events(now), filters)
+    if after is not None:
+        starts_at, event_id = after
+        query = query.where(
+            or_(
+                Event.starts_at > starts_at,
+                and_(Event.starts_at == starts_at, Event.id > event_id),
+            )
+        )
+    events = list(
+        db.session.scalars(
+            query.options(*card_options()).order_by(Event.starts_at, Event.id).limit(limit)
+        ).unique()
+    )
+    return events, signup_service.counts_by_event([e.id for e in events])
 
 
 def upcoming_sections(

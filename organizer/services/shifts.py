@@ -20,7 +20,9 @@ from ..email import build_email, send_many
 from ..extensions import db
 from ..models import Event, Shift, Signup
 from ..models import signup as st
+from ..models import webhook as wh
 from ..web import absolute_url, url_context
+from . import webhooks
 from .errors import InvalidInput, InvalidTransition, NotFound
 from .signups import (
     _fill_from_waitlist,
@@ -257,6 +259,7 @@ def delete_shift(
             raise ShiftInUse(len(active))
         name = shift.name
         messages = _shift_cancelled_emails(locked, name, active, now)
+        webhooks.emit_signups(wh.SIGNUP_CANCELLED, locked, active, now, status=st.CANCELLED)
         db.session.execute(delete(Signup).where(Signup.shift_id == shift.id))
         db.session.execute(delete(Shift).where(Shift.id == shift.id))
         for position, other in enumerate(s for s in shifts_of(event.id) if s.id != shift.id):

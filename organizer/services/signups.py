@@ -25,6 +25,8 @@ from ..database import transaction
 from ..extensions import db
 from ..models import Event, Shift, Signup, User
 from ..models import signup as st
+from ..models import webhook as wh
+from . import webhooks
 from .accounts import normalize_email
 from .errors import AlreadySignedUp, InvalidInput, InvalidTransition, NotFound, SignupClosed
 
@@ -230,6 +232,7 @@ def sign_up(
             signup = existing or Signup(event_id=event_id, email=email, created_at=now)
             _take(signup, status, now, name=name, phone=phone, locale=locale, user=user)
             signup.standing_signup_id = standing_signup_id  # made by an "every week" sign-up
+            webhooks.emit_signups(wh.SIGNUP_CREATED, event, [signup], now)
     except IntegrityError:
         # Only reachable if a row was written without taking the roster lock.
         existing = _signup_by_email(event_id, email)
@@ -340,6 +343,7 @@ def sign_up_for_shifts(
                 signup.shift = shift
                 result.signups.append(signup)
                 result.new.append(signup)
+            webhooks.emit_signups(wh.SIGNUP_CREATED, event, result.new, now)
     except IntegrityError:
         # Only reachable if a row was written without taking the roster lock.
         existing = [_signup_by_email(event_id, email, shift_id) for shift_id in sorted(wanted)]
@@ -495,6 +499,7 @@ def _fill_from_waitlist(event: Event, now: datetime, shift: Shift | None = None)
         signup.status = st.CONFIRMED
         signup.confirmed_at = now
         signup.updated_at = now
+    webhooks.emit_signups(wh.SIGNUP_PROMOTED, event, promoted, now)
     return promoted
 
 
@@ -507,6 +512,7 @@ def cancel(signup_id: int, now: datetime) -> RosterChange:
         signup.cancelled_at = now
         signup.updated_at = now
         db.session.flush()
+        webhooks.emit_signups(wh.SIGNUP_CANCELLED, event, [signup], now)
         promoted = _fill_from_waitlist(event, now, _shift_of(signup))
     return RosterChange(signup, promoted)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import (
     Blueprint,
@@ -24,7 +26,7 @@ from werkzeug.datastructures import MultiDict
 from ..extensions import db
 from ..forms import show_errors
 from ..i18n import current_locale, format_in_zone, zone_city_label
-from ..models import Event, Signup
+from ..models import Event, Signup, User
 from ..models import signup as st
 from ..models.event import STATUS_DRAFT
 from ..series import views as series_views
@@ -63,29 +65,66 @@ def signup_manage_url(signup: Signup) -> str:
     return url_for("signups.manage", token=notifications.manage_token(signup))
 
 
-def signup_box_context(event: Event, form: SignupForm | None = None) -> dict:
+@dataclass(frozen=True)
+class SignupPages:
+    """Where a sign-up answers: the site's own pages, or the embed's compact ones.
+
+    `embedded`: the page may sit in another site's frame, where the browser sends no session
+    cookie. There the form is always a guest's (no one-click sign-up as a logged-in account: a
+    framed button must never act for whoever is logged in), and the view checks the embed's
+    own signed token instead of the session's CSRF token. `context` adds what the templates
+    need besides the sign-up box (the embed's token and the form's address).
+    """
+
+    form: str
+    done: str = "signups/done.html"
+    shifts_done: str = "signups/shifts_done.html"
+    closed: str = "signups/closed.html"
+    embedded: bool = False
+    context: Callable[[Event], dict] = lambda event: {}
+
+    def volunteer(self) -> User | None:
+        """The logged-in volunteer signing up; None for a guest, and always in the embed."""
+        if self.embedded or not current_user.is_authenticated:
+            return None
+        return current_user._get_current_object()
+
+    def render(self, template: str, event: Event, status: int = 200, /, **values):
+        return render_template(template, **(values | self.context(event))), status
+
+
+SITE_PAGES = SignupPages(form="signups/signup.html")
+
+
+def signup_box_context(
+    event: Event, form: SignupForm | None = None, pages: SignupPages = SITE_PAGES
+) -> dict:
     """Everything templates/signups/_signup_box.html needs; the action page includes it.
 
     An action with shifts also gets `shift_counts` (each shift with its counts) and
     `my_shift_signups` (the logged-in volunteer's rows, by shift id).
     """
+    volunteer = pages.volunteer()
     counts = service.counts_by_event([event.id])[event.id]
     confirmed = counts.get(st.CONFIRMED, 0)
     shifted = service.has_shifts(counts)
     reason = service.closed_reason(event, now_utc())
     if reason is None and service.full_without_waitlist(event, counts):
         reason = service.CLOSED_FULL
-    mine = service.find_shift_signups_for_user(event.id, current_user) if shifted else []
+    mine = service.find_shift_signups_for_user(event.id, volunteer) if shifted else []
+    form_class = ShiftSignupForm if shifted else SignupForm
     return {
         "event": event,
-        "signup_form": form or _prefilled_form(ShiftSignupForm if shifted else SignupForm),
-        "my_signup": service.find_signup_for_user(event.id, current_user),
+        "signup_form": form or _prefilled_form(form_class, volunteer, pages),
+        "signup_action": url_for("signups.signup", event_id=event.id),
+        "signed_in": volunteer is not None,
+        "my_signup": service.find_signup_for_user(event.id, volunteer),
         "counts": counts,
         # People, not rows, once someone can hold places in several shifts.
         "confirmed_count": service.confirmed_count(event.id) if shifted else confirmed,
         "places_left": service.places_left_in(event, counts),
         "closed_reason": reason,
-        "can_manage": can_manage_event(current_user, event),
+        "can_manage": can_manage_event(volunteer, event),
         "shift_counts": shift_service.shift_counts(event.id) if shifted else [],
         "my_shift_signups": {s.shift_id: s for s in mine if s.status != st.CANCELLED},
         # A date of a series also offers "every week" (not with shifts: a shift is chosen).
@@ -93,29 +132,37 @@ def signup_box_context(event: Event, form: SignupForm | None = None) -> dict:
     }
 
 
-def _profile_data() -> dict:
-    phone = (current_user.phone or "").strip()
+def _profile_data(user: User) -> dict:
+    phone = (user.phone or "").strip()
     return {
-        "name": current_user.name,
-        "email": current_user.email,
+        "name": user.name,
+        "email": user.email,
         "phone": phone if PHONE_RE.match(phone) else "",
     }
 
 
-def _prefilled_form(form_class: type[SignupForm] = SignupForm) -> SignupForm:
-    if current_user.is_authenticated:
-        return form_class(formdata=None, data=_profile_data())
-    return form_class(formdata=None)
+def _form_options(pages: SignupPages) -> dict:
+    # The embed's token is checked by its view: the frame has no session to hold WTForms' own.
+    return {"meta": {"csrf": False}} if pages.embedded else {}
 
 
-def _submitted_form(form_class: type[SignupForm] = SignupForm) -> SignupForm:
+def _prefilled_form(
+    form_class: type[SignupForm], volunteer: User | None, pages: SignupPages
+) -> SignupForm:
+    data = _profile_data(volunteer) if volunteer is not None else None
+    return form_class(formdata=None, data=data, **_form_options(pages))
+
+
+def _submitted_form(
+    form_class: type[SignupForm], volunteer: User | None, pages: SignupPages
+) -> SignupForm:
     """A logged-in volunteer's one-click button sends no fields: their profile fills them in."""
-    if current_user.is_authenticated and "email" not in request.form:
+    if volunteer is not None and "email" not in request.form:
         data = MultiDict(request.form)
-        for key, value in _profile_data().items():
+        for key, value in _profile_data(volunteer).items():
             data[key] = value
-        return form_class(formdata=data)
-    return form_class()
+        return form_class(formdata=data, **_form_options(pages))
+    return form_class(**_form_options(pages))
 
 
 CLOSED_MESSAGES = {
@@ -125,18 +172,44 @@ CLOSED_MESSAGES = {
 }
 
 
+def render_signup_form(
+    event: Event,
+    pages: SignupPages,
+    form: SignupForm | None = None,
+    status: int = 200,
+    notice: str | None = None,
+):
+    """The sign-up form again (or for the first time), with what was typed and its errors."""
+    box = signup_box_context(event, form, pages)
+    return pages.render(pages.form, event, status, notice=notice, **box)
+
+
+def refuse_signup(event: Event, pages: SignupPages, notice: str, status: int = 400):
+    """The form again with what was typed and why it was refused; nothing is written."""
+    form_class = ShiftSignupForm if event.shifts else SignupForm
+    form = _submitted_form(form_class, pages.volunteer(), pages)
+    return render_signup_form(event, pages, form, status, notice)
+
+
 @bp.route("/events/<int:event_id>/signup", methods=["GET", "POST"])
 def signup(event_id: int):
     event = db.get_or_404(Event, event_id)
     if event.status == STATUS_DRAFT:
         abort(404)
     if request.method == "GET":
-        return render_template("signups/signup.html", **signup_box_context(event))
+        return render_signup_form(event, SITE_PAGES)
+    return submit_signup(event, SITE_PAGES)
+
+
+def submit_signup(event: Event, pages: SignupPages):
+    """Sign up with the posted form (the action page's or the embed's) through the sign-ups
+    service, email the volunteer, and answer with `pages`."""
     if event.shifts:
-        return _signup_for_shifts(event)
-    form = _submitted_form()
+        return _signup_for_shifts(event, pages)
+    volunteer = pages.volunteer()
+    form = _submitted_form(SignupForm, volunteer, pages)
     if not form.validate():
-        return render_template("signups/signup.html", **signup_box_context(event, form)), 400
+        return render_signup_form(event, pages, form, 400)
     try:
         signup = service.sign_up(
             event.id,
@@ -145,38 +218,39 @@ def signup(event_id: int):
             phone=form.phone.data or "",
             now=now_utc(),
             locale=current_locale(),
-            user=current_user if current_user.is_authenticated else None,
+            user=volunteer,
         )
     except InvalidInput:
         # The organizers added shifts since the page was shown: it now offers them.
-        flash(_("This action now has shifts: please choose one or more."), "info")
-        return render_template("signups/signup.html", **signup_box_context(event)), 409
+        notice = _("This action now has shifts: please choose one or more.")
+        return render_signup_form(event, pages, status=409, notice=notice)
     except AlreadySignedUp as exc:
         notifications.notify_signup(exc.signup, repeated=True)  # told to that inbox only
-        standing = series_views.start_standing_if_asked(exc.signup)
-        if service.belongs_to(exc.signup, current_user):
-            return _done_page(exc.signup, outcome="already", standing=standing)
+        standing = series_views.start_standing_if_asked(exc.signup, volunteer)
+        if service.belongs_to(exc.signup, volunteer):
+            return _done_page(exc.signup, pages, outcome="already", standing=standing)
         outcome = service.outcome_shown_to_guest(exc.signup)
-        return _done_page(exc.signup, outcome=outcome, standing=standing)
+        return _done_page(exc.signup, pages, outcome=outcome, standing=standing)
     except SignupClosed as exc:
-        if exc.reason == service.CLOSED_NOT_PUBLISHED:
-            abort(404)
-        message = CLOSED_MESSAGES[exc.reason]()
-        return render_template("signups/closed.html", event=event, message=message), 409
+        return _closed_page(event, pages, exc)
     notifications.notify_signup(signup)
-    standing = series_views.start_standing_if_asked(signup)
-    return _done_page(signup, outcome=signup.status, standing=standing)
+    standing = series_views.start_standing_if_asked(signup, volunteer)
+    return _done_page(signup, pages, outcome=signup.status, standing=standing)
 
 
-def _signup_for_shifts(event: Event):
+def _closed_page(event: Event, pages: SignupPages, closed: SignupClosed):
+    if closed.reason == service.CLOSED_NOT_PUBLISHED:
+        abort(404)
+    message = CLOSED_MESSAGES[closed.reason]()
+    return pages.render(pages.closed, event, 409, event=event, message=message)
+
+
+def _signup_for_shifts(event: Event, pages: SignupPages):
     """The same for an action with shifts: a row per chosen shift, one email listing them."""
-    form = _submitted_form(ShiftSignupForm)
-
-    def form_again(status: int):
-        return render_template("signups/signup.html", **signup_box_context(event, form)), status
-
+    volunteer = pages.volunteer()
+    form = _submitted_form(ShiftSignupForm, volunteer, pages)
     if not form.validate():
-        return form_again(400)
+        return render_signup_form(event, pages, form, 400)
     try:
         result = service.sign_up_for_shifts(
             event.id,
@@ -186,31 +260,29 @@ def _signup_for_shifts(event: Event):
             phone=form.phone.data or "",
             now=now_utc(),
             locale=current_locale(),
-            user=current_user if current_user.is_authenticated else None,
+            user=volunteer,
         )
     except InvalidInput as error:
         show_errors(form, error)
-        return form_again(400)
+        return render_signup_form(event, pages, form, 400)
     except service.ShiftFull as full:
         message = _("Sorry, “%(name)s” is full and there is no waitlist.", name=full.shift.name)
         form.shifts.errors = [message]
-        return form_again(409)
+        return render_signup_form(event, pages, form, 409)
     except SignupClosed as exc:
-        if exc.reason == service.CLOSED_NOT_PUBLISHED:
-            abort(404)
-        message = CLOSED_MESSAGES[exc.reason]()
-        return render_template("signups/closed.html", event=event, message=message), 409
+        return _closed_page(event, pages, exc)
     repeated = not result.new
     notifications.notify_shift_signup(result.signups, repeated=repeated)  # to that inbox only
     # As for one sign-up, a guest's page never tells whether the address was already in.
-    known = service.belongs_to(result.signups[0], current_user)
+    known = service.belongs_to(result.signups[0], volunteer)
     new = {s.id for s in result.new}
     rows = [
         (s, s.status if known or s.id in new else service.outcome_shown_to_guest(s))
         for s in result.signups
     ]
-    return render_template(
-        "signups/shifts_done.html",
+    return pages.render(
+        pages.shifts_done,
+        event,
         event=event,
         rows=[(s, outcome, service.waitlist_position(s)) for s, outcome in rows],
         already=repeated and known,
@@ -219,9 +291,10 @@ def _signup_for_shifts(event: Event):
     )
 
 
-def _done_page(signup: Signup, outcome: str, standing: str | None = None) -> str:
-    return render_template(
-        "signups/done.html",
+def _done_page(signup: Signup, pages: SignupPages, outcome: str, standing: str | None = None):
+    return pages.render(
+        pages.done,
+        signup.event,
         event=signup.event,
         outcome=outcome,
         standing=standing,

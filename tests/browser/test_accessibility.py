@@ -87,6 +87,8 @@ PAGES = {
     "shifts": lambda d: f"/events/{d.drive_id}",
     "series": lambda d: f"/events/{d.vigil_id}",
     "checkin": lambda d: f"/events/{d.drive_id}/checkin",
+    "embed": lambda d: f"/events/{d.action_id}/embed",
+    "embed_shifts": lambda d: f"/events/{d.drive_id}/embed",
 }
 ORGANIZER_PAGES = {"roster", "checkin"}
 
