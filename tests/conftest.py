@@ -55,7 +55,8 @@ def database_url() -> str:
     if url.get_backend_name() != "postgresql":
         return str(url)
     worker_id = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"{url.database}_organizer_{worker_id}"
+    tag = os.environ.get("TEST_DB_TAG", "")  # lets two runs share one server side by side
+    name = f"{url.database}_organizer_{tag + '_' if tag else ''}{worker_id}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -37,7 +37,7 @@ def test_api_matches_its_document(app):
         return case
 
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 9
+    assert len(operations) == 12
     for operation in operations:
 
         @given(case=operation.as_strategy().map(pin))

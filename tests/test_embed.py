@@ -104,7 +104,8 @@ def test_frame_ancestors_can_be_limited(app):
         EMBED_FRAME_ANCESTORS = "https://peace.example, https://www.peace.example"
 
     limited = create_app(Config)
-    with limited.app_context():  # the tables are the app fixture's
+    with limited.app_context():
+        db.create_all()  # a new in-memory SQLite database; on PostgreSQL the fixture's tables
         client = limited.test_client()
         embed = client.get("/events/999/embed")  # the embed's own 404, as a frame shows it
         other = client.get("/events/999")

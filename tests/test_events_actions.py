@@ -143,9 +143,20 @@ def test_cohost_must_exist_and_not_be_the_host(client, auth, post_form, host):
 # --- time zones ------------------------------------------------------------------------------
 
 
+def _next(month: int, day: int) -> date:
+    """The next such day at least a week ahead: fixed dates in tests go stale."""
+    today = factories.now().date()
+    candidate = date(today.year, month, day)
+    return (
+        candidate
+        if candidate > today + timedelta(days=7)
+        else candidate.replace(year=today.year + 1)
+    )
+
+
 @pytest.mark.parametrize(
     ("day", "utc_hour"),
-    [(date(2026, 12, 4), 11), (date(2027, 7, 2), 10)],  # winter IST +2, summer IDT +3
+    [(_next(1, 15), 11), (_next(7, 2), 10)],  # winter IST +2, summer IDT +3
 )
 def test_times_are_entered_in_the_org_zone_and_stored_in_utc(
     client, auth, post_form, host, day, utc_hour
@@ -165,17 +176,19 @@ def test_times_are_entered_in_the_org_zone_and_stored_in_utc(
 
 
 def test_org_in_another_zone_enters_its_own_local_time(client, auth, post_form):
+    winter = _next(1, 15)
     owner = factories.make_user()
     factories.make_org(slug="ny", owner=owner, timezone="America/New_York")
     auth.login(owner)
     assert (
         post_form(
-            "/events/new?org=ny", event_form(start_date="2026-12-04", end_date="2026-12-04")
+            "/events/new?org=ny",
+            event_form(start_date=winter.isoformat(), end_date=winter.isoformat()),
         ).status_code
         == 302
     )
     event = only_event()
-    assert event.starts_at == datetime(2026, 12, 4, 18, 0, tzinfo=UTC)  # 13:00 EST
+    assert event.starts_at == datetime.combine(winter, time(18), tzinfo=UTC)  # 13:00 EST
     assert "New York time" in client.get(f"/events/{event.id}").get_data(as_text=True)
 
 

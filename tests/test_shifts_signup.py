@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -23,11 +24,12 @@ MANAGE_LINK = re.compile(r"http://[^\s\"<]+/signups/[A-Za-z0-9._-]+")
 def drive():
     """An aid drive 08:00–16:00 with sorting (2 places), loading (1 place) and drivers."""
     org = factories.make_org(name="Common Road")
+    day = (factories.now() + timedelta(days=5)).date()
     event = factories.make_event(
         org,
         title="Aid depot day",
         kind="aid_drive",
-        starts_in=timedelta(days=5),
+        starts_at=datetime.combine(day, time(8), tzinfo=ZoneInfo(org.timezone)),
         duration=timedelta(hours=8),
     )
     start = event.starts_at

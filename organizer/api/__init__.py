@@ -10,7 +10,7 @@ PREFIX = "/api/v1"
 bp = Blueprint("api", __name__)
 api = Registry(bp, PREFIX)
 
-from . import views  # noqa: E402,F401  (the routes register themselves on bp)
+from . import osdi, views  # noqa: E402,F401  (the routes register themselves on bp)
 from .tokens import tokens_bp  # noqa: E402
 
 __all__ = ["PREFIX", "api", "bp", "tokens_bp"]

@@ -51,6 +51,7 @@ class Operation:
     auth: str | None = None
     errors: tuple[int, ...] = ()
     example: str = ""  # a curl example's arguments after the URL
+    media_type: str = "application/json"  # of the success response (OSDI answers HAL+JSON)
 
     @property
     def path(self) -> str:
@@ -94,6 +95,7 @@ class Registry:
         auth: str | None = None,
         errors: tuple[int, ...] = (),
         example: str = "",
+        media_type: str = "application/json",
     ) -> Callable:
         """Register a view as an API operation; its docstring is the description."""
 
@@ -122,6 +124,7 @@ class Registry:
                     auth=auth,
                     errors=errors,
                     example=example,
+                    media_type=media_type,
                 )
             )
             return wrapped
@@ -177,9 +180,7 @@ class Registry:
             parameters += query_parameters(op.query)
         success: dict[str, Any] = {"description": "Success."}
         if op.response is not None:
-            success["content"] = {
-                "application/json": {"schema": refs[(op.response, "serialization")]}
-            }
+            success["content"] = {op.media_type: {"schema": refs[(op.response, "serialization")]}}
         responses: dict[str, Any] = {str(op.status): success}
         error_schema = refs[(_error_model(), "serialization")]
         for code in op.error_codes:

@@ -247,7 +247,20 @@ def _signup(signup: SignupModel) -> schemas.Signup:
 def list_events():
     """Published, public actions not over yet, soonest first (by start, then id), with the
     same filters as the /events/ page. Pages are stable: follow `next` until it is null."""
-    query = _query(schemas.EventListQuery)
+    events, counts, cursor = event_page(_query(schemas.EventListQuery))
+    return _respond(
+        schemas.EventList(
+            data=[_event(e, counts.get(e.id, {})) for e in events],
+            next_cursor=cursor,
+            next=_next_url(cursor),
+        )
+    )
+
+
+def event_page(
+    query: schemas.EventListQuery,
+) -> tuple[list[EventModel], dict[int, dict[str, int]], str | None]:
+    """One page of the public listing, and the cursor of the next (None on the last page)."""
     after = None
     values = _decode_cursor(query.cursor, 2)
     if values is not None:
@@ -272,21 +285,17 @@ def list_events():
         try:
             filters.org = orgs.get_organization(query.org.lower())
         except NotFound:
-            return _invalid({"org": _("No organization called %(slug)s.", slug=query.org)})
+            raise InvalidInput(
+                {"org": _("No organization called %(slug)s.", slug=query.org)}
+            ) from None
     if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
-        return _invalid({"to": _("The end date was before the start date.")})
+        raise InvalidInput({"to": _("The end date was before the start date.")})
     events, counts = event_service.events_after(filters, now_utc(), after, query.limit + 1)
     cursor = None
     if len(events) > query.limit:
         events = events[: query.limit]
         cursor = _encode_cursor(events[-1].starts_at.isoformat(), events[-1].id)
-    return _respond(
-        schemas.EventList(
-            data=[_event(e, counts.get(e.id, {})) for e in events],
-            next_cursor=cursor,
-            next=_next_url(cursor),
-        )
-    )
+    return events, counts, cursor
 
 
 @api.route(
