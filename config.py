@@ -65,6 +65,9 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
     EVENTS_PER_PAGE = 20
+    # `make bench` only: adds a route rendering the action list from memory (the "ceiling" the
+    # page benchmark compares /events/ with). Never set it on a real site.
+    BENCH_CEILING = _bool("BENCH_CEILING")
     # The embeddable sign-up (/events/<id>/embed): which sites may frame it ("*": any, or
     # origins separated by spaces), and how long its form's signed token lasts.
     EMBED_FRAME_ANCESTORS = os.environ.get("EMBED_FRAME_ANCESTORS", "*")
@@ -77,9 +80,28 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     API_RATELIMIT_TOKEN = os.environ.get("API_RATELIMIT_TOKEN", "600 per minute")
     API_RATELIMIT_ANONYMOUS = os.environ.get("API_RATELIMIT_ANONYMOUS", "120 per minute")
+    # Web forms (organizer/ratelimits.py), POSTs only, per client address: account forms
+    # (register, password reset, failed logins); failed logins per address tried (and reset
+    # emails per inbox); sign-ups and digest subscriptions (a crowd may share one address).
+    AUTH_RATELIMIT = os.environ.get("AUTH_RATELIMIT", "10 per minute; 50 per hour")
+    LOGIN_EMAIL_RATELIMIT = os.environ.get("LOGIN_EMAIL_RATELIMIT", "10 per 15 minutes")
+    SIGNUP_RATELIMIT = os.environ.get("SIGNUP_RATELIMIT", "30 per minute; 300 per hour")
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: count in memory, not a 500
+    # Behind a reverse proxy: how many proxies' X-Forwarded-For / -Proto to trust (0: none, so
+    # a client cannot pick its own address for the rate limits).
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+    PROXY_FIX_X_PROTO = int(os.environ.get("PROXY_FIX_X_PROTO", "0"))
+    # Sent on every response when set (production: HTTPS only from then on).
+    STRICT_TRANSPORT_SECURITY = os.environ.get("STRICT_TRANSPORT_SECURITY") or None
     CONFIRM_EMAIL_MAX_AGE = 7 * 24 * 3600
     RESET_PASSWORD_MAX_AGE = 2 * 3600
     INVITATION_MAX_AGE = 14 * 24 * 3600
+    # Privacy: guests' personal data is removed this long after their action ended (`flask
+    # privacy purge`); the link to a guest's own data works this long (seconds).
+    GUEST_DATA_RETENTION_DAYS = int(os.environ.get("GUEST_DATA_RETENTION_DAYS", "180"))
+    GUEST_DATA_LINK_MAX_AGE = 24 * 3600
+    # The mail outbox (`flask mail retry`): tries per message before giving up.
+    MAIL_RETRY_MAX_ATTEMPTS = int(os.environ.get("MAIL_RETRY_MAX_ATTEMPTS", "8"))
     # Webhooks: http:// to this machine (and private addresses) only in development and tests.
     WEBHOOKS_ALLOW_HTTP_LOCALHOST = _bool("WEBHOOKS_ALLOW_HTTP_LOCALHOST")
     WEBHOOKS_MAX_CONSECUTIVE_FAILURES = int(
@@ -107,6 +129,9 @@ class TestingConfig(Config):
     # High enough for the Schemathesis run; the rate-limit tests lower them.
     API_RATELIMIT_TOKEN = "100000 per minute"  # noqa: S105 - a rate, not a secret
     API_RATELIMIT_ANONYMOUS = "100000 per minute"
+    AUTH_RATELIMIT = "100000 per minute"
+    LOGIN_EMAIL_RATELIMIT = "100000 per minute"
+    SIGNUP_RATELIMIT = "100000 per minute"
 
 
 class ProductionConfig(Config):
@@ -114,6 +139,15 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    # __Host-: the browser keeps these only if Secure, for path / and with no Domain, so no
+    # other site on a sibling domain (or plain-HTTP page) can set or overwrite them.
+    SESSION_COOKIE_NAME = "__Host-session"
+    SESSION_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = None
+    REMEMBER_COOKIE_NAME = "__Host-remember"
+    REMEMBER_COOKIE_PATH = "/"
+    REMEMBER_COOKIE_DOMAIN = None
+    STRICT_TRANSPORT_SECURITY = os.environ.get("STRICT_TRANSPORT_SECURITY", "max-age=31536000")
 
 
 CONFIGS = {

@@ -1,8 +1,10 @@
 """Page and sign-up benchmarks, measured side by side in one run on a SQLite file, then the
-digest benchmark (bench/digest.py).
+page benchmark under load (bench/pages.py: gunicorn on PostgreSQL), then the digest benchmark
+(bench/digest.py).
 
-    make bench            # or: .venv/bin/python -m bench        (both parts)
-    .venv/bin/python -m bench pages                              (the page part only)
+    make bench            # or: .venv/bin/python -m bench        (every part)
+    .venv/bin/python -m bench pages                              (both page parts)
+    .venv/bin/python -m bench load [--small]                     (the page part under load only)
     .venv/bin/python -m bench digest [--pg]                      (the digest part only)
 
 Figures go to bench/RESULTS.md with the command and the machine. Timings are for comparing
@@ -21,11 +23,13 @@ from pathlib import Path
 
 from sqlalchemy import event as sa_event
 
+from bench import replace_head
 from config import TestingConfig
 from organizer import create_app
 from organizer.extensions import db
 from organizer.markdown import render_markdown
 from organizer.models import Event, EventCause, Organization, Signup
+from organizer.progress import SILENT, Progress, note, progress, terminal
 
 SIZES = (5, 50, 500, 5000)
 REQUESTS = 40
@@ -81,7 +85,11 @@ def populate(count: int, now: datetime) -> int:
     return db.session.scalar(db.select(Event.id).order_by(Event.id))
 
 
-def timed_get(client, url: str) -> tuple[float, int]:
+PAGES = 4  # timed per database size, REQUESTS + 1 requests each
+SIGNUPS = 40
+
+
+def timed_get(client, url: str, bar: Progress = SILENT) -> tuple[float, int]:
     """Median milliseconds over REQUESTS requests, and the queries of one request."""
     queries = []
     listener = lambda *args: queries.append(1)  # noqa: E731
@@ -94,10 +102,11 @@ def timed_get(client, url: str) -> tuple[float, int]:
         response = client.get(url)
         samples.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, (url, response.status_code)
+    bar.advance(REQUESTS + 1)
     return statistics.median(samples), len(queries)
 
 
-def bench_signups(client, event_id: int, count: int) -> float:
+def bench_signups(client, event_id: int, count: int, bar: Progress = SILENT) -> float:
     """Median milliseconds per guest sign-up (each one locks the action's roster)."""
     samples = []
     for i in range(count):
@@ -108,14 +117,18 @@ def bench_signups(client, event_id: int, count: int) -> float:
         )
         samples.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, response.status_code
+        bar.advance()
     return statistics.median(samples)
 
 
 def main() -> None:
+    started = time.perf_counter()
     now = datetime.now(UTC)
     rows = []
     signup_ms = None
-    with tempfile.TemporaryDirectory() as tmp:
+    requests = len(SIZES) * PAGES * (REQUESTS + 1) + SIGNUPS
+    with tempfile.TemporaryDirectory() as tmp, progress("Timing pages") as bar:
+        bar.start(requests)
         for size in SIZES:
             app = build_app(Path(tmp) / f"bench-{size}.db")
             with app.app_context():
@@ -123,18 +136,24 @@ def main() -> None:
                 first_id = populate(size, now)
                 client = app.test_client()
                 results = {
-                    "/events/": timed_get(client, "/events/"),
-                    "/": timed_get(client, "/"),
-                    f"/events/{first_id}": timed_get(client, f"/events/{first_id}"),
-                    "/calendar/events.ics": timed_get(client, "/calendar/events.ics"),
+                    "/events/": timed_get(client, "/events/", bar),
+                    "/": timed_get(client, "/", bar),
+                    f"/events/{first_id}": timed_get(client, f"/events/{first_id}", bar),
+                    "/calendar/events.ics": timed_get(client, "/calendar/events.ics", bar),
                 }
                 if size == SIZES[1]:
-                    signup_ms = bench_signups(client, first_id, 40)
+                    signup_ms = bench_signups(client, first_id, SIGNUPS, bar)
                 rows.append((size, results))
                 db.engine.dispose()
-            print(f"{size} actions done", file=sys.stderr)
+            note(f"{size} actions done")
     write_results(rows, signup_ms)
-    print(RESULTS.read_text())
+    if terminal():
+        print(RESULTS.read_text().split("\n## ", 1)[0])
+    print(
+        f"Pages: {requests} requests on {len(SIZES)} databases of "
+        f"{', '.join(map(str, SIZES))} actions in {time.perf_counter() - started:.0f} s"
+        "; figures in bench/RESULTS.md"
+    )
 
 
 def write_results(rows, signup_ms) -> None:
@@ -168,17 +187,25 @@ def write_results(rows, signup_ms) -> None:
             "",
             f"Guest sign-up (POST, roster lock, insert, commit): median {signup_ms:.1f} ms.",
         ]
-    # Keep the digest section (bench/digest.py writes it after this part).
-    existing = RESULTS.read_text() if RESULTS.exists() else ""
-    marker = "\n## Digest\n"
-    digest = marker.lstrip("\n") + existing.split(marker, 1)[1] if marker in existing else ""
-    RESULTS.write_text("\n".join(lines) + "\n" + ("\n" + digest if digest else ""))
+    # Keep the other parts' sections (bench/pages.py and bench/digest.py write them).
+    replace_head("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
     part = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else "all"
     if part in ("all", "pages"):
         main()
+    if part in ("all", "pages", "load"):
+        from bench import pages
+
+        pages.main(
+            sys.argv[2:] if part != "all" else sys.argv[1:],
+            command={
+                "all": "make bench",
+                "pages": ".venv/bin/python -m bench pages",
+                "load": ".venv/bin/python -m bench load",
+            }[part],
+        )
     if part in ("all", "digest"):
         from bench import digest
 

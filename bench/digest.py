@@ -18,7 +18,6 @@ Figures go to the "Digest" section of bench/RESULTS.md and to bench/results.json
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import platform
@@ -38,6 +37,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, delete, insert, text
 from sqlalchemy.engine import make_url
+
+from bench import update_results_json
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -553,9 +554,21 @@ def stop_workers(workers: list[subprocess.Popen]) -> float:
 
 
 def bench_database(
-    label: str, url: str, subscribers: int, now: datetime, sink: Sink, redis_url: str, tmp: str
+    label: str,
+    url: str,
+    subscribers: int,
+    now: datetime,
+    sink: Sink,
+    redis_url: str,
+    tmp: str,
+    bar=None,
 ) -> dict:
+    """Build, send inline, send through Redis; `bar` (organizer.progress) counts the
+    subscribers built and the digests of each send."""
     from organizer.extensions import db
+    from organizer.progress import SILENT, note
+
+    bar = bar or SILENT
 
     database_url = fresh_database(url, Path(tmp))
     app = build_app(database_url)
@@ -564,14 +577,16 @@ def bench_database(
         db.create_all()
         info = populate(subscribers, now)
         info["build_s"] = time.perf_counter() - start
-        print(f"[{label}] built {subscribers} subscribers in {info['build_s']:.1f} s", flush=True)
+        bar.advance(subscribers)
+        note(f"[{label}] built {subscribers} subscribers in {info['build_s']:.1f} s")
         db.session.remove()
         db.engine.dispose()
 
         env = app_env(database_url, sink, None)
         inline = run_sender(env, now, sink, subscribers)
         inline["deliveries"] = delivery_counts()
-        print(f"[{label}] inline: {_fmt(inline)}", flush=True)
+        bar.advance(subscribers)
+        note(f"[{label}] inline: {_fmt(inline)}")
 
         reset_deliveries()
         db.engine.dispose()
@@ -585,7 +600,8 @@ def bench_database(
         finally:
             queued["worker_peak_rss_mb"] = stop_workers(workers)
         queued["deliveries"] = delivery_counts()
-        print(f"[{label}] redis, 2 workers: {_fmt(queued)}", flush=True)
+        bar.advance(subscribers)
+        note(f"[{label}] redis, 2 workers: {_fmt(queued)}")
         db.session.remove()
         db.engine.dispose()
     return {"label": label, "data": info, "inline": inline, "redis": queued}
@@ -717,7 +733,7 @@ def write_report(
                 f"{prefix}digest_redis_exit_code": queued["exit_code"],
             }
         )
-    RESULTS_JSON.write_text(json.dumps(payload, indent=2) + "\n")
+    update_results_json(payload)  # keeps the page parts' keys
 
 
 def _replace_section(section: str) -> None:
@@ -748,18 +764,28 @@ def main(argv: list[str] | None = None, command: str = ".venv/bin/python -m benc
     )
     results: list[dict] = []
     base: dict = {}
-    with Sink() as sink, tempfile.TemporaryDirectory() as tmp:
+    from organizer.progress import note, progress, terminal
+
+    started = time.perf_counter()
+    # Counted in subscribers: built, sent inline, sent through Redis, on each database.
+    with Sink() as sink, tempfile.TemporaryDirectory() as tmp, progress("Digest") as bar:
+        bar.start(3 * subscribers * len(databases))
         for label, url in databases:
-            results.append(bench_database(label, url, subscribers, now, sink, redis_url, tmp))
+            results.append(bench_database(label, url, subscribers, now, sink, redis_url, tmp, bar))
             if not base:  # messages of the digests' own size, so the bytes on the wire match
                 base = baseline(sink, subscribers, results[0]["inline"]["avg_bytes"])
-                print(
+                note(
                     f"baseline: {base['messages']} messages (~{base['avg_bytes']:.0f} bytes) "
-                    f"in {base['wall_s']:.1f} s ({base['per_s']:.0f}/s)",
-                    flush=True,
+                    f"in {base['wall_s']:.1f} s ({base['per_s']:.0f}/s)"
                 )
     write_report(command, subscribers, now, base, results)
-    print(RESULTS.read_text().split(f"\n{SECTION}\n", 1)[-1])
+    if terminal():
+        print(RESULTS.read_text().split(f"\n{SECTION}\n", 1)[-1])
+    print(
+        f"Digest: {subscribers} subscribers on {', '.join(label for label, _ in databases)}, "
+        f"inline and with 2 RQ workers, in {time.perf_counter() - started:.0f} s"
+        "; figures in bench/RESULTS.md"
+    )
 
 
 if __name__ == "__main__":

@@ -20,14 +20,20 @@ def init_app(app: Flask) -> None:
     from .series.cli import events_cli
 
     app.cli.add_command(events_cli)
+    from .me.cli import mail_cli, privacy_cli
+
+    app.cli.add_command(privacy_cli)
+    app.cli.add_command(mail_cli)
 
 
 @click.command("seed")
 def seed_command() -> None:
     """Load demo organizations, organizers, actions and volunteers (safe to run twice)."""
+    from .progress import progress
     from .seed import seed
 
-    summary = seed()
+    with progress("Loading demo data") as bar:
+        summary = seed(progress=bar)
     click.echo(summary)
 
 

@@ -6,6 +6,7 @@ import logging
 import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import make_msgid
 from html import unescape as html_unescape
 from urllib.parse import urlsplit
@@ -71,14 +72,37 @@ def _subject_from(template: str, context: dict) -> str:
 
 
 def send_email(to: str, template: str, locale: str, **kwargs) -> bool:
-    """Send now; a failing mail server is logged, never raised into the request that caused it."""
+    """Send now; a failing mail server is logged, never raised into the request that caused it,
+    and the message waits in the outbox for `flask mail retry` (False: not sent yet)."""
     message = build_email(to, template, locale, **kwargs)
     try:
         message.send()
-    except Exception:  # the SMTP layer raises many kinds; the caller's data is already committed
+    except Exception as exc:  # the SMTP layer raises many kinds; the caller's data is committed
         log.exception("Could not send %s email to %s", template, to)
+        _keep_for_retry([message], exc)
         return False
     return True
+
+
+def _refused_for_good(error: Exception) -> bool:
+    from .services import outbox
+
+    return outbox.is_permanent(error)
+
+
+def _keep_for_retry(messages: list[EmailMultiAlternatives], error: Exception) -> None:
+    """Store what a temporary fault kept from the mail server (organizer.services.outbox)."""
+    from .services import outbox
+
+    if not messages or outbox.is_permanent(error):
+        return
+    try:
+        outbox.store(messages, error, datetime.now(UTC))
+    except Exception:  # the database too: nothing more can be done here, and it is logged
+        from .extensions import db
+
+        db.session.rollback()
+        log.exception("Could not keep %d unsent emails for a retry", len(messages))
 
 
 def send_many(messages: list[EmailMultiAlternatives]) -> int:
@@ -90,13 +114,20 @@ def send_many(messages: list[EmailMultiAlternatives]) -> int:
     if not messages:
         return 0
     sent = 0
+    unsent = list(messages)
     try:
         with mail.get_connection() as connection:
-            for message in messages:
+            while unsent:
+                message = unsent[0]
                 try:
                     sent += connection.send_messages([message]) or 0
-                except smtplib.SMTPRecipientsRefused:
-                    log.warning("Recipient refused: %s", ", ".join(message.to))
-    except Exception:
-        log.exception("Could not send %d of %d emails", len(messages) - sent, len(messages))
+                except smtplib.SMTPException as exc:
+                    if not _refused_for_good(exc):
+                        raise
+                    log.warning("Refused for good, to %s: %s", ", ".join(message.to), exc)
+                unsent.pop(0)
+    except Exception as exc:
+        log.exception("Could not send %d of %d emails", len(unsent), len(messages))
+        # The one under way when the connection broke may have arrived: at least once.
+        _keep_for_retry(unsent, exc)
     return sent

@@ -30,5 +30,6 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 mail = Mail()
-# Limits are declared where they apply (the API); storage from RATELIMIT_STORAGE_URI.
+# Limits are declared where they apply (the API, and the web forms through
+# organizer/ratelimits.py); storage from RATELIMIT_STORAGE_URI.
 limiter = Limiter(key_func=get_remote_address)

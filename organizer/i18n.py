@@ -136,7 +136,12 @@ def init_app(app: Flask) -> None:
         lang = g.get("remember_lang")
         if lang:
             response.set_cookie(
-                LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+                LANG_COOKIE,
+                lang,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                httponly=True,
+                secure=current_app.config.get("SESSION_COOKIE_SECURE", False),  # production
             )
         return response
 

@@ -61,6 +61,7 @@ from .models.event import (
     STATUS_PUBLISHED,
 )
 from .models.organization import ROLE_ORGANIZER, ROLE_OWNER
+from .progress import SILENT, Progress
 
 DEMO_PASSWORD = "organize-demo-2026"  # noqa: S105 - published demo credential, see README
 JERUSALEM = "Asia/Jerusalem"
@@ -1337,6 +1338,202 @@ def _seed_series(orgs: dict[str, Organization], now: datetime) -> int:
     return added
 
 
+# --- a network of organizations (issue 8) ---------------------------------------------------
+# Three demo organizations belong to the coalition; Shared Hope is invited and has not answered
+# (Yael sees the invitation on its Networks page). Lina and Ori coordinate the coalition, which
+# holds a members' meeting every three months.
+
+NETWORK = OrgSeed(
+    slug="shared-future",
+    name="Shared Future Coalition – קואליציית עתיד משותף – ائتلاف المستقبل المشترك",
+    description=(
+        "A coalition of Jewish–Arab and Israeli–Palestinian movements for peace and equality. "
+        "Its page gathers the public actions of all its member organizations.\n\n"
+        "קואליציה של תנועות יהודיות-ערביות וישראליות-פלסטיניות למען שלום ושוויון. בעמוד שלה "
+        "מרוכזות הפעולות הציבוריות של כל הארגונים החברים.\n\n"
+        "ائتلاف من حركات عربية-يهودية وفلسطينية-إسرائيلية من أجل السلام والمساواة. تجمع صفحته "
+        "النشاطات العامة لكل المنظمات الأعضاء."
+    ),
+)
+NETWORK_MEMBERS = ("common-road", "women-at-the-table", "two-languages-parents")
+NETWORK_INVITED = ("shared-hope",)
+NETWORK_USERS: tuple[UserSeed, ...] = (
+    UserSeed("lina@demo.organizer", "Lina Darwish", "ar", NETWORK.slug, ROLE_OWNER),
+    UserSeed("ori@demo.organizer", "Ori Ben-David", "he", NETWORK.slug),
+)
+NETWORK_MEETING = ActionSeed(
+    org=NETWORK.slug,
+    title="מפגש החברים הרבעוני של הקואליציה",
+    language="he",
+    kind="meeting",
+    region="haifa_north",
+    city="חיפה",
+    address="בית הגפן, שדרות הציונות 2, חיפה",
+    day=24,
+    at="18:00",
+    hours=2.5,
+    causes=("peace", "equality"),
+    description="""פעם בשלושה חודשים נפגשים נציגות ונציגים של **כל הארגונים החברים**:
+
+- עדכונים מכל ארגון
+- תכנון הפעולות המשותפות לרבעון הבא
+- תרגום עברית–ערבית לאורך כל המפגש""",
+    translations=(
+        (
+            "ar",
+            "الاجتماع الفصلي لأعضاء الائتلاف",
+            "مرة كل ثلاثة أشهر يلتقي ممثلات وممثلو **كل المنظمات الأعضاء**: أخبار من كل منظمة، "
+            "وتخطيط النشاطات المشتركة للفصل القادم، مع ترجمة عربية–عبرية طوال اللقاء.",
+        ),
+        (
+            "en",
+            "Coalition members' quarterly meeting",
+            "Every three months, representatives of **all member organizations** meet: news "
+            "from each organization, planning the joint actions of the coming quarter, with "
+            "Hebrew–Arabic interpretation throughout.",
+        ),
+    ),
+)
+
+
+def _seed_network(now: datetime) -> int:
+    """The coalition, its coordinators, members and quarterly meeting, unless already there;
+    returns the rows added. Runs after the main commit, like the series."""
+    from .models import NetworkMembership
+    from .models import network as nw
+    from .services import series as series_service
+
+    added = 0
+    # The demo password, hashed once for every demo login.
+    password_hash = db.session.scalar(
+        select(User.password_hash).where(User.email == USERS[0].email)
+    ) or generate_password_hash(DEMO_PASSWORD)
+    network = db.session.scalar(select(Organization).where(Organization.slug == NETWORK.slug))
+    if network is None:
+        network = Organization(
+            slug=NETWORK.slug,
+            name=NETWORK.name,
+            description=NETWORK.description,
+            timezone=NETWORK.timezone,
+            default_locale=NETWORK.default_locale,
+            is_network=True,
+            created_at=now - timedelta(days=200),
+        )
+        db.session.add(network)
+        added += 1
+    coordinators: list[User] = []
+    for spec in NETWORK_USERS:
+        user = db.session.scalar(select(User).where(func.lower(User.email) == spec.email))
+        if user is None:
+            user = User(
+                email=spec.email,
+                name=spec.name,
+                password_hash=password_hash,
+                locale=spec.locale,
+                timezone=spec.timezone,
+                created_at=now - timedelta(days=190),
+                email_confirmed_at=now - timedelta(days=190),
+            )
+            db.session.add(user)
+            added += 1
+        if not _is_member(network, user):
+            db.session.add(
+                Membership(organization=network, user=user, role=spec.role, created_at=now)
+            )
+            added += 1
+        coordinators.append(user)
+    db.session.flush()
+    lina = coordinators[0]
+
+    members = {
+        o.slug: o
+        for o in db.session.scalars(
+            select(Organization).where(Organization.slug.in_(NETWORK_MEMBERS + NETWORK_INVITED))
+        )
+    }
+    live = set(
+        db.session.scalars(
+            select(NetworkMembership.member_id).where(
+                NetworkMembership.network_id == network.id,
+                NetworkMembership.status.in_(nw.LIVE_STATUSES),
+            )
+        )
+    )
+    for i, slug in enumerate(NETWORK_MEMBERS + NETWORK_INVITED):
+        member = members.get(slug)
+        if member is None or member.id in live:
+            continue
+        invited_at = now - timedelta(days=150 - 10 * i)
+        active = slug in NETWORK_MEMBERS
+        db.session.add(
+            NetworkMembership(
+                network_id=network.id,
+                member_id=member.id,
+                status=nw.NETWORK_ACTIVE if active else nw.NETWORK_INVITED,
+                created_at=invited_at,
+                invited_by_id=lina.id,
+                invited_at=invited_at,
+                accepted_at=invited_at + timedelta(days=2) if active else None,
+            )
+        )
+        added += 1
+
+    spec = NETWORK_MEETING
+    exists_already = db.session.scalar(
+        select(Event.id).where(Event.organization_id == network.id, Event.title == spec.title)
+    )
+    if exists_already is None:
+        today = now.astimezone(ZoneInfo(JERUSALEM)).date()
+        starts_at = _start(spec, network.timezone, today)
+        posted = now - timedelta(days=12)
+        meeting = Event(
+            organization=network,
+            title=spec.title,
+            description_md=spec.description,
+            description_html=render_markdown(spec.description),
+            language=spec.language,
+            kind=spec.kind,
+            region=spec.region,
+            city=spec.city,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=spec.hours),
+            timezone=network.timezone,
+            address=spec.address,
+            status=STATUS_PUBLISHED,
+            created_by=lina,
+            created_at=posted,
+            updated_at=posted,
+            published_at=posted,
+        )
+        meeting.causes = [EventCause(cause=c) for c in spec.causes]
+        meeting.translations = [
+            EventTranslation(
+                locale=locale,
+                title=title,
+                description_md=text,
+                description_html=render_markdown(text),
+            )
+            for locale, title, text in spec.translations
+        ]
+        db.session.add(meeting)
+        added += 1 + len(spec.causes) + len(spec.translations)
+    db.session.commit()
+
+    first = db.session.scalars(
+        select(Event)
+        .where(Event.organization_id == network.id, Event.title == spec.title)
+        .order_by(Event.starts_at)
+    ).first()
+    if first is not None and first.series_id is None:
+        local = series_service.to_local(first.starts_at, first.timezone)
+        repeat = series_service.Repeat(series_service.REPEAT_QUARTERLY)
+        rule = series_service.build_rule(repeat, local, first.timezone)
+        assert rule is not None
+        series = series_service.create_series(first, rule, now, SERIES_HORIZON_WEEKS)
+        added += len(series.occurrences)
+    return added
+
+
 def _start(spec: ActionSeed, timezone: str, today: date) -> datetime:
     """The action's start in UTC: a local wall-clock time on a day counted from `today`."""
     day = today + timedelta(days=max(spec.day, 1))
@@ -1399,10 +1596,229 @@ def _is_member(org: Organization, user: User) -> bool:
     )
 
 
-def seed(now: datetime | None = None) -> str:
-    """Create whatever demo rows are missing, in one transaction; return a one-line summary."""
+@dataclass(frozen=True)
+class PastSeed:
+    """A kind of action an organization held every other week before the demo's `now`:
+    the dashboard's history (sign-ups, attendance). `title` takes the week's number."""
+
+    org: str
+    title: str
+    language: str
+    kind: str
+    region: str
+    city: str
+    address: str
+    description: str
+    show_rate: int  # of every 8 confirmed volunteers, how many came
+
+
+# Two alternating actions per organization over the HISTORY_WEEKS before `now`, with sign-ups
+# (new volunteers each week, more and more returning ones) and attendance taken at each.
+PAST_ACTIONS: tuple[PastSeed, ...] = (
+    PastSeed(
+        org="common-road",
+        title="משמרת שכונתית ביפו · מפגש {n}",
+        language="he",
+        kind="demonstration",
+        region="tel_aviv",
+        city="תל אביב–יפו",
+        address="כיכר השעון, יפו",
+        description="משמרת שקטה עם שלטים בעברית ובערבית.\n\n- **שלטים** במקום\n- מים וכובע",
+        show_rate=6,
+    ),
+    PastSeed(
+        org="common-road",
+        title="Organizing training, session {n}",
+        language="en",
+        kind="training",
+        region="tel_aviv",
+        city="Tel Aviv–Jaffa",
+        address="Community hall, 12 Yefet Street, Jaffa",
+        description="How to run a neighbourhood meeting.\n\n- **Facilitation** in pairs\n- Tea",
+        show_rate=7,
+    ),
+    PastSeed(
+        org="shared-hope",
+        title="Dialogue circle, evening {n}",
+        language="en",
+        kind="dialogue",
+        region="jerusalem",
+        city="Jerusalem",
+        address="Forum house, 5 Emek Refaim, Jerusalem",
+        description="Bereaved parents from both peoples tell their stories.\n\n- **Listen** first",
+        show_rate=7,
+    ),
+    PastSeed(
+        org="shared-hope",
+        title="Memorial evening volunteers, meeting {n}",
+        language="en",
+        kind="meeting",
+        region="jerusalem",
+        city="Jerusalem",
+        address="Forum house, 5 Emek Refaim, Jerusalem",
+        description="Preparing the joint memorial.\n\n- **Roles** for the evening\n- Translation",
+        show_rate=5,
+    ),
+    PastSeed(
+        org="women-at-the-table",
+        title="דוכן הסברה במרכז העיר · {n}",
+        language="he",
+        kind="advocacy",
+        region="haifa_north",
+        city="חיפה",
+        address="כיכר פריז, חיפה",
+        description="מדברות עם עוברות ושבים על הסכם.\n\n- **עלונים** בעברית ובערבית",
+        show_rate=6,
+    ),
+    PastSeed(
+        org="two-languages-parents",
+        title="Shelter clean-up, round {n}",
+        language="en",
+        kind="community_service",
+        region="galilee",
+        city="Karmiel",
+        address="Bilingual school, 3 HaGefen Street, Karmiel",
+        description="Clearing and stocking the school's shelter.\n\n- **Gloves** provided",
+        show_rate=7,
+    ),
+    PastSeed(
+        org="sumud-fields",
+        title="حضور حامٍ في موسم القطاف · يوم {n}",
+        language="ar",
+        kind="protective_presence",
+        region="west_bank",
+        city="بيت لحم",
+        address="ساحة الكنيسة، بيت لحم",
+        description="نرافق المزارعين إلى أراضيهم.\n\n- **حذاء** مريح وماء",
+        show_rate=6,
+    ),
+    PastSeed(
+        org="sumud-fields",
+        title="تدريب على اللاعنف · لقاء {n}",
+        language="ar",
+        kind="training",
+        region="west_bank",
+        city="بيت لحم",
+        address="قاعة المركز، بيت لحم",
+        description="أساسيات العمل اللاعنفي.\n\n- **تمارين** في مجموعات",
+        show_rate=8,
+    ),
+)
+HISTORY_WEEKS = 10
+READERS_PER_ORG = 14  # digest subscribers following each organization, confirmed over time
+
+
+def past_action_titles() -> set[str]:
+    """Every title _seed_history may give (the tests tell the past actions from the rest)."""
+    return {spec.title.format(n=n + 1) for spec in PAST_ACTIONS for n in range(HISTORY_WEEKS)}
+
+
+def _past_start(spec: PastSeed, timezone: str, week: int, now: datetime) -> datetime:
+    """18:00 local on a Monday-to-Wednesday of the week `HISTORY_WEEKS - week` before now's."""
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    monday = today - timedelta(days=today.weekday(), weeks=HISTORY_WEEKS - week)
+    day = monday + timedelta(days=sum(map(ord, spec.title)) % 3)
+    return datetime.combine(day, time(18, 0), tzinfo=zone).astimezone(UTC)
+
+
+def _seed_history(orgs: dict[str, Organization], now: datetime, progress: Progress = SILENT) -> int:
+    """Past actions with sign-ups and attendance (attended or no-show), and digest subscribers
+    who confirmed week after week, so the organizers' dashboard has something to show; only
+    what is missing (by title and by address). Returns the rows added."""
+    from .models import Subscription, SubscriptionOrganization
+    from .models.digest import SUB_ACTIVE, SUB_UNSUBSCRIBED
+
+    existing = set(
+        db.session.execute(
+            select(Event.organization_id, Event.title).where(Event.title.in_(past_action_titles()))
+        ).tuples()
+    )
+    added = 0
+    by_org: dict[str, list[PastSeed]] = {}
+    for spec in PAST_ACTIONS:
+        by_org.setdefault(spec.org, []).append(spec)
+    for slug, specs in by_org.items():
+        org = orgs[slug]
+        for week in range(HISTORY_WEEKS):
+            spec = specs[week % len(specs)]
+            title = spec.title.format(n=week + 1)
+            if (org.id, title) in existing:
+                continue
+            starts_at = _past_start(spec, org.timezone, week, now)
+            posted = starts_at - timedelta(days=10)
+            event = Event(
+                organization=org,
+                title=title,
+                description_md=spec.description,
+                description_html=render_markdown(spec.description),
+                language=spec.language,
+                kind=spec.kind,
+                region=spec.region,
+                city=spec.city,
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=2),
+                timezone=org.timezone,
+                address=spec.address,
+                status=STATUS_PUBLISHED,
+                created_at=posted,
+                updated_at=posted,
+                published_at=posted,
+            )
+            # Each week two or three newcomers join the volunteers who came before.
+            count = 5 + (week * 3 + len(slug)) % 6
+            first = (week * 2 + len(slug)) % len(GUESTS)
+            rows = []
+            for i in range(count):
+                name, email, locale = GUESTS[(first + i) % len(GUESTS)]
+                at = starts_at - timedelta(days=1 + i % 5, hours=i)
+                signup = _signup(event, name, email, locale, st.CONFIRMED, at)
+                came = (i + week) % 8 < spec.show_rate
+                signup.attendance = st.ATTENDED if came else st.NO_SHOW
+                signup.checked_in_at = starts_at + timedelta(minutes=5 + i) if came else None
+                rows.append(signup)
+            db.session.add(event)
+            db.session.add_all(rows)
+            added += 1 + len(rows)
+        progress.advance()
+
+    emails = [
+        f"reader{i + 1}.{slug}@example.org" for slug in by_org for i in range(READERS_PER_ORG)
+    ]
+    known = set(
+        db.session.scalars(select(Subscription.email).where(Subscription.email.in_(emails)))
+    )
+    for slug in by_org:
+        org = orgs[slug]
+        for i in range(READERS_PER_ORG):
+            email = f"reader{i + 1}.{slug}@example.org"
+            if email in known:
+                continue
+            confirmed = now - timedelta(weeks=12) + timedelta(days=6 * i, hours=3)
+            left = i % 5 == 4  # every fifth reader unsubscribed three weeks after confirming
+            locale = ("he", "ar", "en")[i % 3]
+            subscription = Subscription(
+                email=email,
+                locale=locale,
+                timezone=org.timezone,
+                status=SUB_UNSUBSCRIBED if left else SUB_ACTIVE,
+                created_at=confirmed - timedelta(minutes=10),
+                confirmed_at=confirmed,
+                unsubscribed_at=confirmed + timedelta(weeks=3) if left else None,
+            )
+            subscription.organizations = [SubscriptionOrganization(organization=org)]
+            db.session.add(subscription)
+            added += 2
+    db.session.commit()
+    return added
+
+
+def seed(now: datetime | None = None, progress: Progress = SILENT) -> str:
+    """Create whatever demo rows are missing, in one transaction; return a one-line summary.
+    `progress` counts the steps: each action, then each later part, each organization's past."""
     now = now or datetime.now(UTC)
     created = 0
+    progress.start(len(ACTIONS) + 3 + len({p.org for p in PAST_ACTIONS}))
 
     orgs: dict[str, Organization] = {}
     for i, spec in enumerate(ORGANIZATIONS):
@@ -1463,6 +1879,7 @@ def seed(now: datetime | None = None) -> str:
     today = now.astimezone(ZoneInfo(JERUSALEM)).date()
     event_ids: list[int] = []
     for i, spec in enumerate(ACTIONS):
+        progress.advance()
         org = orgs[spec.org]
         key = (org.id, spec.title)
         if key in existing:
@@ -1533,7 +1950,12 @@ def seed(now: datetime | None = None) -> str:
         select(func.count()).select_from(Signup).where(Signup.event_id.in_(event_ids))
     )
     db.session.commit()
+    progress.advance()
     created += _seed_series(orgs, now)
+    progress.advance()
+    created += _seed_network(now)
+    progress.advance()
+    created += _seed_history(orgs, now, progress)
     return (
         f"Seeded {len(ORGANIZATIONS)} organizations, {len(USERS)} users, "
         f"{len(ACTIONS) + 1} actions, {signup_count} sign-ups (created {created} new rows)"

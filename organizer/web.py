@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -9,21 +10,28 @@ from datetime import UTC, datetime
 from flask import (
     Flask,
     current_app,
+    g,
     has_request_context,
     jsonify,
+    make_response,
     render_template,
     request,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .choices import CAUSES, EVENT_KINDS, REGIONS
-from .extensions import db
+from .extensions import db, login_manager
 from .services.errors import NotAllowed, NotFound
+
+log = logging.getLogger(__name__)
 
 
 def now_utc() -> datetime:
@@ -104,6 +112,32 @@ CSP = (
 )
 
 
+def _locale_without_database() -> str:
+    """The page's language as select_locale would choose it, reading only what is already in
+    memory: ?lang=, the logged-in user's loaded profile, the cookie, the browser."""
+    languages = current_app.config["LANGUAGES"]
+    candidates = [request.args.get("lang")]
+    user = g.get("_login_user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        state = sa_inspect(user, raiseerr=False)
+        if state is not None:
+            candidates.append(state.dict.get("locale"))  # no query: loaded or nothing
+    candidates.append(request.cookies.get("lang"))
+    for locale in candidates:
+        if locale in languages:
+            return locale
+    return request.accept_languages.best_match(languages) or current_app.config["DEFAULT_LOCALE"]
+
+
+def _forget_database_state() -> None:
+    """Drop the broken transaction, and render as a visitor: the page must not query."""
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the pool replaces it on next checkout
+        log.debug("Rollback after a database fault failed", exc_info=True)
+    g._login_user = login_manager.anonymous_user()
+
+
 def _has_nul(values) -> bool:
     return any("\x00" in value for _, value in values)
 
@@ -117,6 +151,17 @@ def init_app(app: Flask) -> None:
         if "\x00" in request.path or _has_nul(request.args.items(multi=True)):
             return render_error(400)
         if request.method == "POST" and _has_nul(request.form.items(multi=True)):
+            return render_error(400)
+        return None
+
+    @app.before_request
+    def refuse_bodies_forms_cannot_read():
+        """The web forms read text fields only. A file (multipart) or a JSON body, which
+        Flask-WTF hands to a form as is, would reach a text field as an upload, a number or a
+        list and fail its checks with a 500: say 400 up front. The API reads its JSON itself."""
+        if request.method != "POST" or request.path.startswith("/api/"):
+            return None
+        if request.files or request.is_json:
             return render_error(400)
         return None
 
@@ -146,13 +191,28 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         return render_error(500)
 
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.InterfaceError)
+    @app.errorhandler(sa_exc.TimeoutError)  # no connection free in the pool
+    def database_unavailable(error: Exception):
+        """The database went away (restart, failover, network): a 503 in the user's language,
+        rendered without asking the database anything; pool_pre_ping reconnects later."""
+        log.warning("Database unavailable: %s", error)
+        locale = _locale_without_database()
+        _forget_database_state()
+        with force_locale(locale):
+            response = make_response(render_error(503))
+        response.headers["Retry-After"] = "30"
+        return response
+
     @app.get("/healthz")
     def healthz():
         try:
             db.session.execute(text("SELECT 1"))
         except Exception:
-            db.session.rollback()
-            return jsonify({"status": "error", "database": "unavailable"}), 503
+            log.warning("Health check: the database does not answer", exc_info=True)
+            _forget_database_state()
+            return jsonify({"status": "unavailable"}), 503
         return jsonify({"status": "ok"})
 
     @app.after_request
@@ -164,6 +224,8 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Content-Security-Policy", CSP.format(ancestors=ancestors))
         if not framable:
             response.headers.setdefault("X-Frame-Options", "DENY")  # browsers without CSP 2
+        if hsts := current_app.config.get("STRICT_TRANSPORT_SECURITY"):
+            response.headers.setdefault("Strict-Transport-Security", hsts)
         return response
 
     @app.context_processor

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -140,7 +144,91 @@ def recurring_and_shift_pages(browser: Browser) -> None:
     context.close()
 
 
+def integration_pages(browser: Browser, action: str) -> None:
+    """What connects other tools: the API's documentation, an owner's API tokens and webhooks
+    pages, and the embeddable sign-up as another site frames it."""
+    context = browser.new_context(**DEVICES[""])
+    page = context.new_page()
+    page.goto(f"{BASE}/api/v1/docs?lang=en")
+    shot(page, "api-docs", "en", "", full_page=False)
+    log_in(page, "noa@demo.organizer")  # an owner of Common Road
+    page.goto(f"{BASE}/orgs/common-road/api-tokens?lang=en")
+    if not page.locator("table").count():
+        page.fill("input[name='name']", "Volunteer spreadsheet")
+        page.locator("form button[type='submit']").last.click()
+    shot(page, "api-tokens", "en", "")
+    page.goto(f"{BASE}/orgs/common-road/webhooks?lang=en")
+    if not page.locator("table").count():
+        page.fill("input[name='url']", "http://127.0.0.1:9/hooks/organizer")
+        page.locator("form button[type='submit']").last.click()
+    page.goto(f"{BASE}/orgs/common-road/webhooks?lang=en")
+    page.locator("table a").first.click()
+    page.wait_for_timeout(500)
+    shot(page, "webhook", "en", "")
+    page.goto(f"{BASE}/?lang=en")
+    context.close()
+    for lang, device in (("en", ""), ("ar", "-phone"), ("he", "-phone")):
+        context = browser.new_context(locale=LANGUAGES[lang], **DEVICES[device])
+        page = context.new_page()
+        host_page = (  # a partner site framing the sign-up, as the snippet does
+            '<!doctype html><meta name="viewport" content="width=device-width">'
+            '<body style="margin:1rem;font-family:sans-serif"><h1>A movement\'s own site</h1>'
+            f'<iframe src="{BASE}/events/{action}/embed?lang={lang}" title="Sign up" '
+            'style="width:100%;max-width:640px;height:680px;border:1px solid #ccc"></iframe>'
+        )
+        with partner_site(host_page) as url:
+            page.goto(url)
+        page.wait_for_load_state("networkidle")
+        shot(page, "embed", lang, device)
+        context.close()
+
+
+def dashboard_pages(browser: Browser) -> None:
+    """An organization's dashboard (the demo's past weeks), in English and in Arabic, mirrored."""
+    for lang in ("en", "ar"):
+        context = browser.new_context(locale=LANGUAGES[lang], **DEVICES[""])
+        page = context.new_page()
+        log_in(page, "noa@demo.organizer")  # an owner of Common Road
+        page.goto(f"{BASE}/orgs/common-road/dashboard?lang={lang}")
+        shot(page, "dashboard", lang, "")
+        page.goto(f"{BASE}/?lang=en")  # leave the account's language as it was
+        context.close()
+
+
+@contextmanager
+def partner_site(html: str) -> Iterator[str]:
+    """Another site (another port, named "localhost") serving `html`: Chromium lets a page on
+    this machine frame another one here, not a page the browser made up itself."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+
+
+GROUPS = ("visitor", "organizer", "recurring", "integrations", "dashboard")
+
+
 def main() -> None:
+    """SCREENSHOTS=integrations,recurring (say) takes only those groups; all by default."""
+    import os
+
+    groups = set(filter(None, os.environ.get("SCREENSHOTS", ",".join(GROUPS)).split(",")))
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -150,9 +238,16 @@ def main() -> None:
         print(f"Action {action}; writing to {OUT}")
         for device in DEVICES:
             for lang in LANGUAGES:
-                visitor_pages(browser, action, lang, device)
-            organizer_pages(browser, action, device)
-        recurring_and_shift_pages(browser)
+                if "visitor" in groups:
+                    visitor_pages(browser, action, lang, device)
+            if "organizer" in groups:
+                organizer_pages(browser, action, device)
+        if "recurring" in groups:
+            recurring_and_shift_pages(browser)
+        if "integrations" in groups:
+            integration_pages(browser, action)
+        if "dashboard" in groups:
+            dashboard_pages(browser)
         browser.close()
     print(f"Screenshots written to {OUT}")
 

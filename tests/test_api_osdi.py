@@ -82,9 +82,7 @@ def test_attendances_need_the_hosts_token(client):
     first = attendances[0]
     assert first["identifiers"] == [f"organizer:signup:{confirmed.id}"]
     assert first["person"]["given_name"] == "Dana"
-    assert first["person"]["email_addresses"] == [
-        {"address": "dana@example.org", "primary": True}
-    ]
+    assert first["person"]["email_addresses"] == [{"address": "dana@example.org", "primary": True}]
     assert first["attended"] is None
 
 

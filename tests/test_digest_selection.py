@@ -260,7 +260,7 @@ def test_load_candidates_uses_the_same_queries_for_5_or_50_actions(app):
         facts = [([o.name for o in e.host_organizations], e.cause_slugs) for e in loaded.events]
         pick(profile(causes=["women"]), loaded, set())
     assert len(loaded) == 50 and len(facts) == 50
-    assert len(small) == len(large) <= 6
+    assert len(small) == len(large) <= 7  # six, and the networks' members (networks.py)
     assert loaded.places_left(loaded.events[0]) == 4
 
 

@@ -413,3 +413,10 @@ def test_draft_page_has_no_snippet(client, auth):
     auth.login(owner)
     page = client.get(f"/events/{event.id}").get_data(as_text=True)
     assert 'id="embed-code"' not in page
+
+
+def test_head_requests_answer_like_get(client):
+    org = factories.make_org(slug="joint")
+    event = factories.make_event(org)
+    for url in (f"/events/{event.id}/embed", f"/events/{event.id}/signup"):
+        assert client.head(url).status_code == 200, url

@@ -351,7 +351,7 @@ def test_raising_capacity_promotes_the_waitlist(client, auth, post_form, host, m
         event_form(
             capacity="5",
             start_date=day,
-            end_date=day,
+            end_date=event.local_end.date().isoformat(),
             start_time=event.local_start.strftime("%H:%M"),
             end_time=event.local_end.strftime("%H:%M"),
         ),
@@ -372,7 +372,7 @@ def test_capacity_cannot_go_below_the_confirmed_places(client, auth, post_form, 
     day = event.local_start.date().isoformat()
     same_time = {
         "start_date": day,
-        "end_date": day,
+        "end_date": event.local_end.date().isoformat(),
         "start_time": event.local_start.strftime("%H:%M"),
         "end_time": event.local_end.strftime("%H:%M"),
     }

@@ -29,6 +29,16 @@ from ..forms import one_line, strip
 from ..services import accounts
 
 
+def _not_common(form, field) -> None:
+    if field.data and not field.errors and accounts.is_common_password(field.data):
+        raise ValidationError(
+            _l(
+                "This is one of the most common passwords, so it is easy to guess. "
+                "Please choose another: a few words you will remember work well."
+            )
+        )
+
+
 def _password(label):
     return PasswordField(
         label,
@@ -40,6 +50,7 @@ def _password(label):
                 max=accounts.PASSWORD_MAX_LENGTH,
                 message=_l("Use between 8 and 128 characters."),
             ),
+            _not_common,
         ],
     )
 

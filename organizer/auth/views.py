@@ -21,6 +21,7 @@ from ..choices import COMMON_TIMEZONES
 from ..email import send_email
 from ..i18n import current_locale
 from ..models import User
+from ..ratelimits import auth_limit, email_limit, login_limit
 from ..services import accounts
 from ..services.errors import EmailTaken, InvalidAccountData, WrongPassword
 from ..tokens import InvalidToken
@@ -93,6 +94,7 @@ def _send_reset(user: User) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@auth_limit
 def register():
     form = RegisterForm(next=request.args.get("next"))
     if form.validate_on_submit():
@@ -135,6 +137,7 @@ def _link_problem(expired: bool, token: str):
 
 
 @bp.post("/confirm/resend")
+@auth_limit
 def resend_confirmation():
     form = ResendConfirmationForm()
     if not form.validate_on_submit():
@@ -157,6 +160,7 @@ def resend_confirmation():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_limit
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(_next_url() or url_for("main.home"))
@@ -174,6 +178,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # A new session token: this login's cookies, and every other device's, stop working.
+        accounts.end_all_sessions(current_user._get_current_object())
     kept = {key: session[key] for key in _KEPT_SESSION_KEYS if key in session}
     session.clear()
     session.update(kept)
@@ -183,6 +190,7 @@ def logout():
 
 
 @bp.route("/reset", methods=["GET", "POST"])
+@email_limit
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -247,6 +255,7 @@ def profile():
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
+@auth_limit
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():

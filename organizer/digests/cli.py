@@ -40,9 +40,13 @@ now_option = click.option(
 @click.option("--inline", is_flag=True, help="Send from this process even when REDIS_URL is set.")
 def send_command(now: datetime | None, inline: bool) -> None:
     """Send the digests due now; exit 1 when any delivery failed (it is retried later)."""
+    from ..progress import progress
     from ..services.digest_sender import send_due
 
-    summary = send_due(now or datetime.now(UTC), use_queue=False if inline else None)
+    with progress("Sending digests") as bar:
+        summary = send_due(
+            now or datetime.now(UTC), use_queue=False if inline else None, progress=bar
+        )
     click.echo(summary.summary())
     if not summary.ok:
         raise SystemExit(1)

@@ -89,12 +89,17 @@ class PreferencesForm(FlaskForm):
         for key, value in defaults().items():
             kwargs.setdefault(key, value)
         super().__init__(*args, **kwargs)
-        self.organization_rows = db.session.execute(
-            select(Organization.id, Organization.name, Organization.slug).order_by(
-                Organization.name, Organization.id
-            )
+        rows = db.session.execute(
+            select(
+                Organization.id, Organization.name, Organization.slug, Organization.is_network
+            ).order_by(Organization.name, Organization.id)
         ).all()
-        self.organizations.choices = [SelectChoice(i, n) for i, n, _ in self.organization_rows]
+        self.organization_rows = [(i, n, s) for i, n, s, _network in rows]
+        # Following a network follows its members too: say so next to its name.
+        network_note = str(_l("network: also its member organizations' actions"))
+        self.organizations.choices = [
+            SelectChoice(i, f"{n} ({network_note})" if network else n) for i, n, _s, network in rows
+        ]
         self.causes.choices = choices(CAUSES)
         self.regions.choices = choices(REGIONS)
         self.locale.choices = [

@@ -66,6 +66,12 @@ REFUSALS = {
         400,
         lambda: _("Only actions your organization hosts or co-hosts can be highlighted."),
     ),
+    hl.NotInNetwork: (
+        400,
+        lambda: _(
+            "Only actions your network or one of its active members hosts can be highlighted."
+        ),
+    ),
     hl.NotEligible: (
         400,
         lambda: _("Only published, public actions that have not started can be highlighted."),

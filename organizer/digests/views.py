@@ -11,6 +11,7 @@ from ..extensions import csrf
 from ..forms import show_errors
 from ..i18n import current_locale
 from ..models.digest import SUB_UNSUBSCRIBED
+from ..ratelimits import signup_limit
 from ..services import subscriptions
 from ..services.errors import InvalidInput, NotFound
 from ..tokens import InvalidToken
@@ -33,6 +34,7 @@ def _link_problem(problem: str):
 
 
 @bp.route("/subscribe", methods=["GET", "POST"])
+@signup_limit
 def subscribe():
     form = SubscribeForm()
     if request.method == "GET":

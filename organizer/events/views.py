@@ -45,7 +45,7 @@ def index():
         filters=filters,
         notes=notes,
         args=filter_args(request.args),
-        organizations=orgs.all_organizations(),
+        organizations=orgs.organization_choices(),
     )
 
 
@@ -258,7 +258,9 @@ def cancel(event_id: int):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            emailed = service.cancel_event(event, now_utc(), form.message.data or "")
+            emailed = service.cancel_event(
+                event, now_utc(), form.message.data or "", actor=current_user._get_current_object()
+            )
         except InvalidTransition:
             flash(_("This action is already over or cancelled."), "error")
         else:

@@ -1,3 +1,6 @@
+from . import privacy
 from .views import bp
 
-__all__ = ["bp"]
+privacy_bp = privacy.bp
+
+__all__ = ["bp", "privacy_bp"]

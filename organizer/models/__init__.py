@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see every table."""
 
 from .api_token import ApiToken
+from .audit import AuditEntry
 from .digest import (
     DigestDelivery,
     DigestRun,
@@ -11,7 +12,9 @@ from .digest import (
     SubscriptionRegion,
 )
 from .event import Event, EventCause, EventHost, EventTranslation
+from .network import NetworkMembership
 from .organization import Invitation, Membership, Organization
+from .outbox import OutboxMessage
 from .series import EventSeries, ReminderDelivery, Shift, StandingSignup
 from .signup import Signup
 from .user import User
@@ -19,6 +22,7 @@ from .webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiToken",
+    "AuditEntry",
     "DigestDelivery",
     "DigestRun",
     "Highlight",
@@ -33,7 +37,9 @@ __all__ = [
     "EventSeries",
     "Invitation",
     "Membership",
+    "NetworkMembership",
     "Organization",
+    "OutboxMessage",
     "ReminderDelivery",
     "Shift",
     "Signup",

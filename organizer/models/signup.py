@@ -25,6 +25,10 @@ ACTIVE_STATUSES = (CONFIRMED, WAITLISTED, PENDING)
 ATTENDED = "attended"
 NO_SHOW = "no_show"
 
+# A sign-up whose person asked to be forgotten (or a guest's, past retention) keeps its row for
+# the counts, with a random address at this never-deliverable domain (organizer.services.privacy).
+ANONYMOUS_DOMAIN = "anonymized.invalid"
+
 
 class Signup(db.Model):
     __tablename__ = "signups"
@@ -74,6 +78,10 @@ class Signup(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def anonymized(self) -> bool:
+        return self.email.endswith("@" + ANONYMOUS_DOMAIN)
 
     def __repr__(self) -> str:
         return f"<Signup {self.id} {self.status}>"

@@ -20,7 +20,8 @@ from ..forms import show_errors
 from ..i18n import current_locale
 from ..ics import calendar_response
 from ..markdown import render_markdown
-from ..services import attendance, calendars, events, orgs, permissions
+from ..networks.views import public_page as network_page
+from ..services import attendance, calendars, events, networks, orgs, permissions
 from ..services.errors import (
     AlreadyMember,
     InvalidInput,
@@ -87,6 +88,8 @@ def new():
 @bp.get("/<slug>")
 def public(slug: str):
     org = orgs.get_organization(slug)
+    if org.is_network:  # its members and all their actions, with filters
+        return network_page(org)
     upcoming = orgs.upcoming_public_events(org, now_utc())
     return render_template(
         "orgs/public.html",
@@ -95,6 +98,7 @@ def public(slug: str):
         event_counts=upcoming.counts,
         description_html=render_markdown(org.description),
         can_manage=permissions.is_organizer_of(current_user, org),
+        networks=networks.networks_of(org),
     )
 
 
@@ -211,7 +215,7 @@ def change_role(slug: str, membership_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        orgs.change_role(org, membership_id, form.role.data, current_user)
+        orgs.change_role(org, membership_id, form.role.data, current_user, now_utc())
     except LastOwnerError:
         flash(_last_owner_message(), "error")
     else:
@@ -224,7 +228,7 @@ def change_role(slug: str, membership_id: int):
 def remove_member(slug: str, membership_id: int):
     org = orgs.organization_for(current_user, slug, owner=True)
     try:
-        orgs.remove_member(org, membership_id, current_user)
+        orgs.remove_member(org, membership_id, current_user, now_utc())
     except LastOwnerError:
         flash(_last_owner_message(), "error")
         return redirect(url_for(".members", slug=org.slug))

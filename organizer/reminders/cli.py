@@ -20,9 +20,11 @@ def send_command(now: datetime | None) -> None:
     Each run sends everything due at that moment, so a run that cron missed is made up by the
     next one; running two at once sends nothing twice.
     """
+    from ..progress import progress
     from ..services.reminders import send_due
 
-    summary = send_due(now or datetime.now(UTC))
+    with progress("Sending reminders") as bar:
+        summary = send_due(now or datetime.now(UTC), progress=bar)
     click.echo(summary.summary())
     if not summary.ok:
         raise SystemExit(1)

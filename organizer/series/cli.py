@@ -20,9 +20,11 @@ def extend_command(now: datetime | None) -> None:
 
     Safe to run twice at once, and as often as you like: a date is never made twice.
     """
+    from ..progress import progress
     from ..services.series import extend_all
 
-    summary = extend_all(now or datetime.now(UTC))
+    with progress("Extending series") as bar:
+        summary = extend_all(now or datetime.now(UTC), progress=bar)
     click.echo(summary.summary())
     if not summary.ok:
         raise SystemExit(1)

@@ -189,7 +189,13 @@ def end(event_id: int):
     form = EndSeriesForm(data={"last_day": today} if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            result = service.end_series(series.id, form.last_day.data, now, form.message.data or "")
+            result = service.end_series(
+                series.id,
+                form.last_day.data,
+                now,
+                form.message.data or "",
+                actor=current_user._get_current_object(),
+            )
         except InvalidInput as error:
             show_errors(form, error)
         else:

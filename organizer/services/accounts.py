@@ -2,8 +2,8 @@
 
 Password reset links are single-use: their payload carries a fingerprint of the password hash
 at the time the link was made, so setting a new password (which re-salts the hash) voids them.
-Changing or resetting the password rotates `User.session_token`, which is part of the login
-cookie, so every other session and "remember me" cookie ends.
+Logging out, changing or resetting the password rotates `User.session_token`, which is part of
+the login cookie, so every other session and "remember me" cookie ends.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def normalize_email(address: str) -> str:
 
 
 def check_password_rule(password: str) -> None:
-    """Length only: long passphrases beat composition rules."""
+    """Length, and not a common password: long passphrases beat composition rules (NIST
+    SP 800-63B, OWASP ASVS 6.2), and the passwords everyone tries first beat any length."""
     if not isinstance(password, str) or not (
         PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH
     ):
@@ -65,6 +66,22 @@ def check_password_rule(password: str) -> None:
             "password",
             f"use between {PASSWORD_MIN_LENGTH} and {PASSWORD_MAX_LENGTH} characters",
         )
+    if is_common_password(password):
+        raise InvalidAccountData("password", "one of the most common passwords")
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords from leaked lists, lower-cased, as the zxcvbn package
+    ships them (a maintained list; pinned in pyproject.toml). Loaded once, on first use."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def is_common_password(password: str) -> bool:
+    """Whether a password is on the common list, in any letter case or with outer spaces."""
+    return password.strip().lower() in _common_passwords()
 
 
 @cache
@@ -181,6 +198,13 @@ def _set_password(user: User, password: str) -> None:
     check_password_rule(password)
     user.password_hash = generate_password_hash(password)
     user.session_token = new_session_token()
+
+
+def end_all_sessions(user: User) -> None:
+    """Log the user out everywhere: the session token is part of every login and
+    remember-me cookie, so a new one voids them all (used when logging out)."""
+    user.session_token = new_session_token()
+    db.session.commit()
 
 
 def change_password(user: User, old: str, new: str) -> None:

@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ApiToken, Organization, User
+from ..models import audit as au
 from ..models.api_token import SCOPES
-from . import permissions
+from . import audit, permissions
 from .errors import InvalidInput, NotAllowed, NotFound
 
 TOKEN_PREFIX = "org_"  # noqa: S105 - how every token starts, not a secret
@@ -61,6 +62,8 @@ def create_token(
         created_at=now,
     )
     db.session.add(token)
+    db.session.flush()  # its id, for the audit log
+    _record(token, acting_user, au.API_TOKEN_CREATED, now)
     db.session.commit()
     return NewToken(token, secret)
 
@@ -85,8 +88,22 @@ def revoke_token(org: Organization, token_id: int, acting_user: User, now: datet
         raise NotFound(token_id)
     if token.revoked_at is None:
         token.revoked_at = now
+        _record(token, acting_user, au.API_TOKEN_REVOKED, now)
         db.session.commit()
     return token
+
+
+def _record(token: ApiToken, actor: User, action: str, now: datetime) -> None:
+    audit.record(
+        token.organization_id,
+        actor,
+        action,
+        now,
+        target_type=au.TARGET_API_TOKEN,
+        target_id=token.id,
+        target_label=token.name,
+        details={"scope": token.scope},
+    )
 
 
 def authenticate(secret: str, now: datetime) -> ApiToken | None:

@@ -64,13 +64,10 @@ def public_feed(now: datetime, name: str = "Organizer") -> bytes:
 
 
 def organization_feed(org: Organization, now: datetime) -> bytes:
-    """The actions `org` hosts or co-hosts, its own series as one RRULE each (three queries)."""
-    query = (
-        _in_feed(now)
-        .where(event_service.hosted_by(org.id))
-        .order_by(Event.starts_at, Event.id)
-        .limit(FEED_LIMIT)
-    )
+    """The actions `org` hosts or co-hosts (a network: and those of its active members), its
+    own series as one RRULE each (three queries)."""
+    hosts = event_service.in_network(org.id) if org.is_network else event_service.hosted_by(org.id)
+    query = _in_feed(now).where(hosts).order_by(Event.starts_at, Event.id).limit(FEED_LIMIT)
     events = list(db.session.scalars(query))
     series_ids = sorted({e.series_id for e in events if e.series_id is not None})
     series = {

@@ -9,6 +9,9 @@ The order (issue 3, section 2): actions highlighted this week by organizations t
 follows; then actions matching one of their causes or regions; then the rest of the followed
 organizations' actions; soonest first within each group, at most `max_actions`. Someone who
 follows nothing and chose no cause or region gets the soonest actions.
+
+Following a network is following each of its active members too, and the network's own
+highlights (which may be members' actions) come first of all.
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ from ..models import (
     EventHost,
     EventTranslation,
     Highlight,
+    NetworkMembership,
     Organization,
     Signup,
 )
 from ..models import event as ev
+from ..models import network as nw
 from ..models import signup as st
 from .digest_schedule import iso_week
 from .signups import counts_by_event, full_without_waitlist, places_left_in
@@ -90,7 +95,8 @@ class Candidates:
 
     `host_ids` counts the primary host and co-hosts that accepted; `highlighted_by` holds, per
     action, the hosting organizations that highlighted it for their current week; `counts` are
-    sign-up counts per status (for "places left").
+    sign-up counts per status (for "places left"). `network_members` holds each network's
+    active members: a follower of the network follows them too.
     """
 
     now: datetime
@@ -100,6 +106,7 @@ class Candidates:
     regions: dict[int, str]
     highlighted_by: dict[int, frozenset[int]]
     counts: dict[int, dict[str, int]] = field(default_factory=dict)
+    network_members: dict[int, frozenset[int]] = field(default_factory=dict)
     # Indexes for pick: key -> positions in `events`, ascending (so: soonest first).
     _ids: tuple[int, ...] = field(init=False, repr=False)
     _by_org: dict[int, tuple[int, ...]] = field(init=False, repr=False)
@@ -126,6 +133,14 @@ class Candidates:
 
     def __len__(self) -> int:
         return len(self.events)
+
+    def followed(self, organization_ids: set[int]) -> tuple[set[int], set[int]]:
+        """The organizations someone following `organization_ids` follows, each network's
+        active members included; and which of those they follow are networks."""
+        networks = organization_ids & self.network_members.keys()
+        if not networks:
+            return organization_ids, networks
+        return organization_ids.union(*(self.network_members[n] for n in networks)), networks
 
     @property
     def event_ids(self) -> list[int]:
@@ -165,11 +180,11 @@ def _candidate_weeks(now: datetime) -> list[str]:
 def load_candidates(now: datetime, organization_ids: Iterable[int] | None = None) -> Candidates:
     """Published public actions starting in the next 14 days, not full without a waitlist.
 
-    With `organization_ids`, only actions those organizations host or co-host. Six queries
+    With `organization_ids`, only actions those organizations host or co-host. Seven queries
     whatever the number of actions: the actions (with their primary host), their co-hosts (with
     organizations, so `event.host_organizations` costs nothing later), their causes, their
-    translations, sign-up counts, and highlights; each filtered by the same subquery, never by a
-    list of ids.
+    translations, sign-up counts, highlights, and the networks' active members; each filtered by
+    the same subquery, never by a list of ids.
     """
     conditions = _window_conditions(now, organization_ids)
     ids = select(Event.id).where(*conditions).scalar_subquery()
@@ -209,6 +224,13 @@ def load_candidates(now: datetime, organization_ids: Iterable[int] | None = None
         .join(Organization, Organization.id == Highlight.organization_id)
         .where(Highlight.event_id.in_(ids), Highlight.week.in_(_candidate_weeks(now)))
     ).all()
+    members: dict[int, set[int]] = {}
+    for network_id, member_id in db.session.execute(
+        select(NetworkMembership.network_id, NetworkMembership.member_id).where(
+            NetworkMembership.status == nw.NETWORK_ACTIVE
+        )
+    ):
+        members.setdefault(network_id, set()).add(member_id)
 
     for event in events:  # fill the relationships from what was loaded: no lazy loads later
         state = db.inspect(event)
@@ -223,8 +245,12 @@ def load_candidates(now: datetime, organization_ids: Iterable[int] | None = None
     host_ids = {e.id: frozenset(e.host_ids) for e in events}
     highlighted: dict[int, set[int]] = {}
     for event_id, org_id, week, timezone in highlight_rows:
-        # The organization's own week, and only while it still hosts the action.
-        if event_id in host_ids and org_id in host_ids[event_id] and week == week_of(now, timezone):
+        # The organization's own week, and only while it (a network: or an active member of
+        # it) still hosts the action.
+        hosts = host_ids.get(event_id, frozenset())
+        if (org_id in hosts or hosts & members.get(org_id, set())) and week == week_of(
+            now, timezone
+        ):
             highlighted.setdefault(event_id, set()).add(org_id)
     return Candidates(
         now=now,
@@ -234,6 +260,7 @@ def load_candidates(now: datetime, organization_ids: Iterable[int] | None = None
         regions={e.id: e.region for e in events},
         highlighted_by={k: frozenset(v) for k, v in highlighted.items()},
         counts={e.id: counts[e.id] for e in events},
+        network_members={n: frozenset(m) for n, m in members.items()},
     )
 
 
@@ -300,13 +327,14 @@ def pick(subscriber: Subscriber, candidates: Candidates, signed_up: set[int]) ->
 
     if limit < 1:
         return []
-    orgs = subscriber.organization_ids
+    orgs, networks = candidates.followed(subscriber.organization_ids)
     causes = subscriber.cause_slugs
     regions = subscriber.region_slugs
     if not orgs and not causes and not regions:
         take(range(len(ids)))
     else:
         groups = (
+            _merged(candidates._highlights_by_org, networks),
             _merged(candidates._highlights_by_org, orgs),
             heapq.merge(
                 _merged(candidates._by_cause, causes), _merged(candidates._by_region, regions)

@@ -37,6 +37,7 @@ from ..models.digest import (
     DigestRun,
     Subscription,
 )
+from ..progress import SILENT, Progress
 from ..web import url_context
 from .digest_render import DigestMessage, DigestRenderer
 from .digest_schedule import is_due, iso_week, subscriber_week
@@ -66,6 +67,11 @@ class BatchResult:
 
     def __add__(self, other: BatchResult) -> BatchResult:
         return BatchResult(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    @property
+    def handled(self) -> int:
+        """Subscribers this batch dealt with, whatever the outcome."""
+        return self.sent + self.empty + self.failed + self.bounced
 
     def summary(self) -> str:
         return (
@@ -544,7 +550,9 @@ def _within_claim_limit(batches: Iterator[list[int]]) -> Iterator[list[int]]:
         yield ids
 
 
-def _enqueue_batches(now: datetime, batch_size: int, summary: RunSummary) -> BatchResult:
+def _enqueue_batches(
+    now: datetime, batch_size: int, summary: RunSummary, progress: Progress = SILENT
+) -> BatchResult:
     """The RQ path (REDIS_URL set): each batch becomes a job for the worker processes."""
     from .digest_queue import run_batches
 
@@ -553,11 +561,19 @@ def _enqueue_batches(now: datetime, batch_size: int, summary: RunSummary) -> Bat
     for result in run_batches(batches, now):
         total = total + result
         summary.batches += 1
+        progress.advance(result.handled)
     return total
 
 
-def send_due(now: datetime, use_queue: bool | None = None, batch_size: int = 1000) -> RunSummary:
-    """Send every digest due at `now`, inline or through the job queue; record the run."""
+def send_due(
+    now: datetime,
+    use_queue: bool | None = None,
+    batch_size: int = 1000,
+    progress: Progress = SILENT,
+) -> RunSummary:
+    """Send every digest due at `now`, inline or through the job queue; record the run.
+    `progress` counts the subscribers handled, batch by batch (how many are due is not
+    known before the batches are read)."""
     from . import digest_selection as selection
 
     if use_queue is None:
@@ -567,7 +583,7 @@ def send_due(now: datetime, use_queue: bool | None = None, batch_size: int = 100
     db.session.commit()
     summary = RunSummary(run_id=run.id)
     if use_queue:
-        total = _enqueue_batches(now, batch_size, summary)
+        total = _enqueue_batches(now, batch_size, summary, progress)
     else:
         total = BatchResult()
         candidates = None
@@ -577,8 +593,10 @@ def send_due(now: datetime, use_queue: bool | None = None, batch_size: int = 100
                 with sending_context():
                     candidates = selection.load_candidates(now)
                     renderer = DigestRenderer(now)
-            total = total + send_batch(ids, now, candidates=candidates, renderer=renderer)
+            result = send_batch(ids, now, candidates=candidates, renderer=renderer)
+            total = total + result
             summary.batches += 1
+            progress.advance(result.handled)
     for f in fields(BatchResult):
         setattr(summary, f.name, getattr(total, f.name))
         setattr(run, f.name, getattr(total, f.name))

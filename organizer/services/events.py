@@ -7,12 +7,13 @@ or place, a cancellation, a promotion from the waitlist after the capacity went 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -26,14 +27,17 @@ from ..models import (
     EventHost,
     EventTranslation,
     Membership,
+    NetworkMembership,
     Organization,
     Signup,
     User,
 )
+from ..models import audit as au
 from ..models import event as ev
+from ..models import network as nw
 from ..models import webhook as wh
 from ..web import absolute_url, url_context
-from . import notifications, permissions, webhooks
+from . import audit, notifications, permissions, webhooks
 from . import shifts as shift_service
 from . import signups as signup_service
 from .errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
@@ -376,14 +380,17 @@ def publish_event(event: Event, now: datetime) -> Event:
     return event
 
 
-def cancel_event(event: Event, now: datetime, message: str = "") -> int:
+def cancel_event(event: Event, now: datetime, message: str = "", actor: User | None = None) -> int:
     """Call the action off and email every volunteer who still held a place, spot or request.
 
-    Returns how many volunteers were emailed.
+    Returns how many volunteers were emailed. The hosts' audit logs get `actor` (None when a
+    series' dates are called off for it) in the same transaction.
     """
     _move(event, ev.STATUS_PUBLISHED, ev.STATUS_CANCELLED, now)
     event.cancelled_at = now
     webhooks.emit_action(wh.ACTION_CANCELLED, event, now)
+    details = {"volunteers": signup_service.active_count(event.id)}
+    audit.record_for_event(event, actor, au.EVENT_CANCELLED, now, details)
     db.session.commit()
     return notifications.notify_volunteers(event, "event_cancelled", now, message=message.strip())
 
@@ -410,6 +417,8 @@ class EventFilters:
     online: bool | None = None
     kind: str | None = None
     timezone: str = "UTC"
+    # A network's page: actions the network or one of its active members hosts or co-hosts.
+    network: Organization | None = None
 
 
 @dataclass
@@ -434,22 +443,70 @@ class EventPage:
 
 
 def card_options():
-    """What a card shows, loaded in a fixed number of queries whatever the page size."""
+    """What a card shows (hosts, translated titles), loaded with the actions in one query
+    whatever the page size: these collections hold a row or two, so joining them costs the
+    database little and saves a query, and its ORM work, for each (see bench/RESULTS.md).
+    Callers take `.unique()` of the result."""
     return (
         joinedload(Event.organization),
-        selectinload(Event.cohosts).joinedload(EventHost.organization),
-        selectinload(Event.causes),
-        selectinload(Event.translations),
+        joinedload(Event.cohosts).joinedload(EventHost.organization),
+        joinedload(Event.translations),
     )
+
+
+def detail_options():
+    """A card's loads and the causes, which the action's page and the API show (one query
+    more, whatever the number of actions)."""
+    return (*card_options(), selectinload(Event.causes))
+
+
+# The forms and the API refuse longer actions (events.forms.MAX_DURATION; a test holds the two
+# equal), so an action not over yet started at most this long ago.
+LONGEST_ACTION = timedelta(days=31)
+
+
+def _public():
+    return (Event.status == ev.STATUS_PUBLISHED, Event.visibility == ev.VISIBILITY_PUBLIC)
 
 
 def listed_events(now: datetime):
-    """The public listing: published, public, not yet over."""
+    """The public listing: published, public, not yet over.
+
+    The redundant lower bound on the start lets the listing index (status, visibility,
+    starts_at) skip the archive of past actions, however long it grows.
+    """
     return select(Event).where(
-        Event.status == ev.STATUS_PUBLISHED,
-        Event.visibility == ev.VISIBILITY_PUBLIC,
-        Event.ends_at > now,
+        *_public(), Event.starts_at > now - LONGEST_ACTION, Event.ends_at > now
     )
+
+
+def count_listed(filters: EventFilters, now: datetime) -> int:
+    """How many actions the listing holds, in one statement of two counts that PostgreSQL
+    answers from the listing index: those starting from now on (an action ends after it
+    starts, so none of them is over; the index alone answers), and those under way (a range of
+    LONGEST_ACTION). One count of the listing itself reads every row of the table instead."""
+    unfiltered = replace(filters, timezone="UTC") == EventFilters()
+    statement = _unfiltered_count() if unfiltered else _count_statement(filters)
+    params = {"listing_now": now, "listing_since": now - LONGEST_ACTION}
+    return db.session.scalar(statement, params) or 0
+
+
+@cache
+def _unfiltered_count():
+    """The plain listing's count (most visits), built once: the times are given at execution."""
+    return _count_statement(EventFilters())
+
+
+def _count_statement(filters: EventFilters):
+    now, since = bindparam("listing_now"), bindparam("listing_since")
+    ahead = select(func.count()).select_from(Event).where(*_public(), Event.starts_at >= now)
+    under_way = (
+        select(func.count())
+        .select_from(Event)
+        .where(*_public(), Event.starts_at > since, Event.starts_at < now, Event.ends_at > now)
+    )
+    total = _filtered(ahead, filters).scalar_subquery()
+    return select(total + _filtered(under_way, filters).scalar_subquery())
 
 
 def hosted_by(org_id: int):
@@ -459,6 +516,24 @@ def hosted_by(org_id: int):
         exists().where(
             EventHost.event_id == Event.id,
             EventHost.organization_id == org_id,
+            EventHost.status == ev.COHOST_ACCEPTED,
+        ),
+    )
+
+
+def in_network(network_id: int):
+    """Condition: the network or one of its active members hosts the action, or co-hosts it and
+    accepted to. The members come from a subquery, never as a list of ids."""
+    members = select(NetworkMembership.member_id).where(
+        NetworkMembership.network_id == network_id,
+        NetworkMembership.status == nw.NETWORK_ACTIVE,
+    )
+    return or_(
+        hosted_by(network_id),
+        Event.organization_id.in_(members),
+        exists().where(
+            EventHost.event_id == Event.id,
+            EventHost.organization_id.in_(members),
             EventHost.status == ev.COHOST_ACCEPTED,
         ),
     )
@@ -486,6 +561,8 @@ def _filtered(query, filters: EventFilters):
         )
     if filters.org is not None:
         query = query.where(hosted_by(filters.org.id))
+    if filters.network is not None:
+        query = query.where(in_network(filters.network.id))
     if filters.cause:
         query = query.where(
             exists().where(EventCause.event_id == Event.id, EventCause.cause == filters.cause)
@@ -511,7 +588,7 @@ def search_events(
     """One page of upcoming public actions, soonest first: always the same few queries."""
     page = max(1, page)
     base = _filtered(listed_events(now), filters)
-    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    total = count_listed(filters, now)
     events = list(
         db.session.scalars(
             base.options(*card_options())
@@ -540,7 +617,7 @@ def events_after(
         )
     events = list(
         db.session.scalars(
-            query.options(*card_options()).order_by(Event.starts_at, Event.id).limit(limit)
+            query.options(*detail_options()).order_by(Event.starts_at, Event.id).limit(limit)
         ).unique()
     )
     return events, signup_service.counts_by_event([e.id for e in events])
@@ -567,7 +644,11 @@ def upcoming_sections(
 
 
 def load_event(event_id: int) -> Event | None:
-    return db.session.scalar(select(Event).where(Event.id == event_id).options(*card_options()))
+    return (
+        db.session.scalars(select(Event).where(Event.id == event_id).options(*detail_options()))
+        .unique()
+        .first()
+    )
 
 
 def visible_event(event_id: int, user) -> Event:

@@ -1,5 +1,8 @@
 """Highlights: up to three actions an organization puts first in a week's digests.
 
+A network may also highlight its active members' public actions, for the digests of those who
+follow the network (digest_selection.py).
+
 A week is the ISO week on the organization's own clock ("this week" at `now`, or the next).
 The limit holds under concurrent requests: `_lock_organization` takes the organization's row
 lock on PostgreSQL (SELECT ... FOR UPDATE) before counting; on SQLite, where FOR UPDATE does
@@ -20,10 +23,10 @@ from ..database import transaction
 from ..extensions import db
 from ..models import Event, EventHost, Highlight, Organization, User
 from ..models import event as ev
-from . import permissions
+from . import networks, permissions
 from .digest_selection import week_of
 from .errors import DomainError, InvalidInput, NotAllowed, NotFound
-from .events import hosted_by
+from .events import hosted_by, in_network
 
 MAX_PER_WEEK = 3
 ELIGIBLE_LIMIT = 100  # actions listed on the highlights page
@@ -39,6 +42,10 @@ class HighlightLimitReached(HighlightRefused):
 
 class NotHostedByOrganization(HighlightRefused):
     """Only an action the organization hosts, or co-hosts and accepted to, may be highlighted."""
+
+
+class NotInNetwork(NotHostedByOrganization):
+    """A network highlights only actions it or one of its active members hosts."""
 
 
 class NotEligible(HighlightRefused):
@@ -66,10 +73,18 @@ def event_to_highlight(event_id: int) -> Event:
     return event
 
 
+def _member_ids(network: Organization) -> set[int]:
+    return set(db.session.scalars(networks.active_member_ids(network.id)))
+
+
 def check_eligible(org: Organization, event: Event, now: datetime) -> None:
-    """Raise unless `org` hosts `event` and the action is published, public and upcoming."""
+    """Raise unless `org` hosts `event` (a network: or one of its active members does) and the
+    action is published, public and upcoming."""
     if org.id not in event.host_ids:  # asked first, so nothing is said of others' actions
-        raise NotHostedByOrganization()
+        if not org.is_network:
+            raise NotHostedByOrganization()
+        if not event.host_ids & _member_ids(org):
+            raise NotInNetwork()
     if not event.is_public or event.starts_at <= now:
         raise NotEligible()
 
@@ -158,7 +173,7 @@ class HighlightsPage:
     this_week: str
     next_week: str
     chosen: dict[str, list[Highlight]]  # week -> highlights, soonest action first
-    eligible: list[Event]  # the organization's upcoming public actions, soonest first
+    eligible: list[Event]  # the organization's (a network's: and members') upcoming public actions
 
     def highlighted(self, week: str) -> set[int]:
         return {h.event_id for h in self.chosen[week]}
@@ -188,7 +203,7 @@ def highlights_page(org: Organization, now: datetime) -> HighlightsPage:
         db.session.scalars(
             select(Event)
             .where(
-                hosted_by(org.id),
+                in_network(org.id) if org.is_network else hosted_by(org.id),
                 Event.status == ev.STATUS_PUBLISHED,
                 Event.visibility == ev.VISIBILITY_PUBLIC,
                 Event.starts_at > now,

@@ -42,6 +42,7 @@ from ..extensions import db, mail
 from ..models import Event, EventHost, ReminderDelivery, Shift, Signup
 from ..models import event as ev
 from ..models import signup as st
+from ..progress import SILENT, Progress
 from ..tokens import InvalidToken, make_token, read_token
 from ..web import absolute_url, url_context
 from . import notifications
@@ -519,12 +520,16 @@ def _groups(
     return groups, size
 
 
-def send_due(now: datetime, batch_size: int = BATCH_SIZE) -> RunSummary:
-    """Send every reminder due at `now` that nobody has sent yet; safe to run concurrently."""
+def send_due(
+    now: datetime, batch_size: int = BATCH_SIZE, progress: Progress = SILENT
+) -> RunSummary:
+    """Send every reminder due at `now` that nobody has sent yet; safe to run concurrently.
+    `progress` counts the due sign-ups dealt with."""
     clock = _Clock(now)
     summary = RunSummary()
     with sending_context():
         due = due_reminders(now)  # one email's reminders come one after another
+        progress.start(len(due))
         mailer = _Mailer()
         try:
             position, limit = 0, batch_size
@@ -544,6 +549,7 @@ def send_due(now: datetime, batch_size: int = BATCH_SIZE) -> RunSummary:
                         summary.deferred += len(due) - position - end
                         return summary
                 position += size
+                progress.advance(size)
         finally:
             mailer.close()
             db.session.rollback()  # nothing pending; releases the connection's snapshot

@@ -63,6 +63,7 @@ from ..models import (
 )
 from ..models import event as ev
 from ..models import signup as st
+from ..progress import SILENT, Progress
 from ..tokens import InvalidToken, make_token, read_token
 from . import events as event_service
 from . import signups as signup_service
@@ -682,16 +683,18 @@ class ExtendSummary:
         return text
 
 
-def extend_all(now: datetime) -> ExtendSummary:
+def extend_all(now: datetime, progress: Progress = SILENT) -> ExtendSummary:
     """`flask events extend`: every series still running, each on its own; one failing series
-    is logged and the others still extended."""
+    is logged and the others still extended. `progress` counts the series."""
     summary = ExtendSummary()
     ids = list(
         db.session.scalars(
             select(EventSeries.id).where(EventSeries.ended_at.is_(None)).order_by(EventSeries.id)
         )
     )
+    progress.start(len(ids))
     for series_id in ids:
+        progress.advance()
         try:
             result = extend_series(series_id, now)
         except Exception:
@@ -1104,13 +1107,15 @@ def save_edit(
     return SavedEdit(changes=changes, started=create_series(event, rule, now))
 
 
-def _call_off(occurrence: Event, now: datetime, message: str = "") -> int:
+def _call_off(
+    occurrence: Event, now: datetime, message: str = "", actor: User | None = None
+) -> int:
     """A date that won't happen: cancelled with its volunteers emailed, or a draft deleted."""
     try:
         if occurrence.status == ev.STATUS_DRAFT:
             event_service.delete_draft(occurrence)
             return 0
-        return event_service.cancel_event(occurrence, now, message)
+        return event_service.cancel_event(occurrence, now, message, actor=actor)
     except InvalidTransition:  # over or cancelled already
         db.session.rollback()
         return 0
@@ -1122,11 +1127,13 @@ class Ended:
     emailed: int = 0
 
 
-def end_series(series_id: int, after: date, now: datetime, message: str = "") -> Ended:
+def end_series(
+    series_id: int, after: date, now: datetime, message: str = "", actor: User | None = None
+) -> Ended:
     """End the series: no more dates are made, and the dates after `after` (a day on the
-    series' clock) are called off, their volunteers emailed. Running it again finishes what a
-    first run left and changes nothing else. InvalidInput ("last_day") for a day outside
-    FIRST_YEAR–LAST_YEAR."""
+    series' clock) are called off, their volunteers emailed (each in the hosts' audit log as
+    cancelled by `actor`). Running it again finishes what a first run left and changes nothing
+    else. InvalidInput ("last_day") for a day outside FIRST_YEAR–LAST_YEAR."""
     check_year(after, "last_day")
     with transaction():
         series = _lock_series(series_id)
@@ -1152,7 +1159,7 @@ def end_series(series_id: int, after: date, now: datetime, message: str = "") ->
     )
     result = Ended()
     for occurrence in targets:
-        result.emailed += _call_off(occurrence, now, message)
+        result.emailed += _call_off(occurrence, now, message, actor)
         result.cancelled += 1
     return result
 

@@ -13,10 +13,22 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from sqlalchemy import case, distinct, exists, func, literal, or_, select, union_all, update
+from sqlalchemy import (
+    bindparam,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.sql.elements import ColumnElement
@@ -610,15 +622,41 @@ def counts_by_event(event_ids) -> dict[int, dict[str, int]]:
         event_ids = list(event_ids)
         if not event_ids:
             return {}
+        statement, params = _counts_for_listed_ids(), {"counted_event_ids": event_ids}
+    else:
+        statement, params = _counts_statement(event_ids), {}
+    result: dict[int, dict[str, int]] = {event_id: {} for event_id in event_ids} if listed else {}
+    for event_id, key, count in db.session.execute(statement, params):
+        counts = result.setdefault(event_id, {})
+        if key != SHIFTS:
+            counts[key] = count
+            continue
+        counts[SHIFTS] = counts.get(SHIFTS, 0) + 1
+        if count < 0:
+            counts[SHIFTS_UNLIMITED] = counts.get(SHIFTS_UNLIMITED, 0) + 1
+        else:
+            counts[SHIFT_PLACES_LEFT] = counts.get(SHIFT_PLACES_LEFT, 0) + count
+    return result
+
+
+@cache
+def _counts_for_listed_ids():
+    """counts_by_event's statement for a list of ids, built once: the ids are one expanding
+    parameter given at execution, so a page's counts cost no statement building or keying."""
+    return _counts_statement(bindparam("counted_event_ids", expanding=True))
+
+
+def _counts_statement(ids):
+    """Rows of (action, status, count), then a row per shift with its free places."""
     by_status = (
         select(Signup.event_id, Signup.status, func.count())
-        .where(Signup.event_id.in_(event_ids))
+        .where(Signup.event_id.in_(ids))
         .group_by(Signup.event_id, Signup.status)
     )
     taken = (
         select(Signup.shift_id, func.count().label("taken"))
         .where(
-            Signup.event_id.in_(event_ids),
+            Signup.event_id.in_(ids),
             Signup.shift_id.is_not(None),
             Signup.status == st.CONFIRMED,
         )
@@ -633,20 +671,9 @@ def counts_by_event(event_ids) -> dict[int, dict[str, int]]:
             case((Shift.capacity.is_(None), -1), (free > 0, free), else_=0),
         )
         .outerjoin(taken, taken.c.shift_id == Shift.id)
-        .where(Shift.event_id.in_(event_ids))
+        .where(Shift.event_id.in_(ids))
     )
-    result: dict[int, dict[str, int]] = {event_id: {} for event_id in event_ids} if listed else {}
-    for event_id, key, count in db.session.execute(union_all(by_status, per_shift)):
-        counts = result.setdefault(event_id, {})
-        if key != SHIFTS:
-            counts[key] = count
-            continue
-        counts[SHIFTS] = counts.get(SHIFTS, 0) + 1
-        if count < 0:
-            counts[SHIFTS_UNLIMITED] = counts.get(SHIFTS_UNLIMITED, 0) + 1
-        else:
-            counts[SHIFT_PLACES_LEFT] = counts.get(SHIFT_PLACES_LEFT, 0) + count
-    return result
+    return union_all(by_status, per_shift)
 
 
 def counts_by_shift(event_id: int) -> dict[int | None, dict[str, int]]:

@@ -36,6 +36,7 @@ import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -52,10 +53,12 @@ from sqlalchemy.orm import Session
 from ..email import send_email
 from ..extensions import db
 from ..models import Event, Membership, Organization, Signup, User
+from ..models import audit as au
 from ..models import webhook as wh
 from ..models.organization import ROLE_OWNER
 from ..models.webhook import WebhookDelivery, WebhookEndpoint
 from ..web import absolute_url, now_utc, url_context
+from . import audit
 from .errors import InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -212,8 +215,22 @@ def create_endpoint(
         created_at=now,
     )
     db.session.add(endpoint)
+    db.session.flush()  # its id, for the audit log
+    _record(endpoint, author, au.WEBHOOK_ADDED, now)
     db.session.commit()
     return endpoint
+
+
+def _record(endpoint: WebhookEndpoint, actor: User | None, action: str, now: datetime) -> None:
+    audit.record(
+        endpoint.organization_id,
+        actor,
+        action,
+        now,
+        target_type=au.TARGET_WEBHOOK,
+        target_id=endpoint.id,
+        target_label=audit.webhook_label(endpoint.url),
+    )
 
 
 def rotate_secret(endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpoint:
@@ -240,8 +257,11 @@ def resume(endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpoint:
     return endpoint
 
 
-def delete_endpoint(endpoint: WebhookEndpoint) -> None:
+def delete_endpoint(
+    endpoint: WebhookEndpoint, actor: User | None = None, now: datetime | None = None
+) -> None:
     """The endpoint and its delivery log go (the database cascades to the deliveries)."""
+    _record(endpoint, actor, au.WEBHOOK_DELETED, now or now_utc())
     db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
     db.session.delete(endpoint)
     db.session.commit()
@@ -534,7 +554,23 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def post(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Outcome:
+def resolves_to_private(host: str) -> bool:
+    """True when the name points at this machine or a private network now: a name that was
+    public when registered can be pointed elsewhere later (DNS rebinding)."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False  # not resolvable: the call itself fails and is retried
+    return any(not _is_public_address(str(info[4][0]).split("%")[0]) for info in infos)
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    deadline: float,
+    allow_private: bool = False,
+) -> Outcome:
     """One call: connect within 3 s, all of it within 10 s (or what is left of `deadline`), no
     redirect followed, at most RESPONSE_BYTES of the answer read."""
     import requests
@@ -542,6 +578,8 @@ def post(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Out
     left = deadline - time.monotonic()
     if left <= 0:
         return Outcome(False, None, "no time left")
+    if not allow_private and resolves_to_private(urlsplit(url).hostname or ""):
+        return Outcome(False, None, "refused: the address now points at a private network")
     session = requests.Session()
     session.trust_env = False  # no proxies or .netrc from the environment
     try:
@@ -643,7 +681,8 @@ def _send_one(delivery_id: int, attempts: int, now: datetime, deadline: float, s
         "Organizer-Webhook-Timestamp": str(timestamp),
         "Organizer-Webhook-Signature": sign(secret, timestamp, body),
     }
-    outcome = post(url, body, headers, deadline)
+    allow_private = bool(setting("WEBHOOKS_ALLOW_HTTP_LOCALHOST"))
+    outcome = post(url, body, headers, deadline, allow_private=allow_private)
     if outcome.ok:
         _mark(
             delivery_id,

@@ -20,6 +20,7 @@ from ..extensions import csrf
 from ..i18n import current_locale
 from ..models import Event
 from ..models.event import STATUS_DRAFT
+from ..ratelimits import signup_limit
 from ..services.events import load_event
 from ..tokens import InvalidToken, make_token, read_token
 from ..web import absolute_url, allow_framing
@@ -62,11 +63,12 @@ EMBED_PAGES = SignupPages(form="embed/signup.html", embedded=True, context=_embe
 @bp.route("/events/<int:event_id>/embed", methods=["GET", "POST"])
 @csrf.exempt  # no session in a frame: the embed's own token is checked below
 @allow_framing
+@signup_limit
 def signup(event_id: int):
     event = load_event(event_id)
     if event is None or event.status == STATUS_DRAFT:
         abort(404)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         response = render_signup_form(event, EMBED_PAGES)
     elif problem := token_problem(event.id, request.form.get("embed_token")):
         response = refuse_signup(event, EMBED_PAGES, problem)

@@ -27,11 +27,13 @@ from ..extensions import db
 from ..forms import show_errors
 from ..i18n import current_locale, format_in_zone, zone_city_label
 from ..models import Event, Signup, User
+from ..models import audit as au
 from ..models import signup as st
 from ..models.event import STATUS_DRAFT
+from ..ratelimits import signup_limit
 from ..series import views as series_views
 from ..services import attendance as attendance_service
-from ..services import notifications
+from ..services import audit, notifications
 from ..services import shifts as shift_service
 from ..services import signups as service
 from ..services.errors import AlreadySignedUp, InvalidInput, InvalidTransition, SignupClosed
@@ -192,11 +194,12 @@ def refuse_signup(event: Event, pages: SignupPages, notice: str, status: int = 4
 
 
 @bp.route("/events/<int:event_id>/signup", methods=["GET", "POST"])
+@signup_limit
 def signup(event_id: int):
     event = db.get_or_404(Event, event_id)
     if event.status == STATUS_DRAFT:
         abort(404)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render_signup_form(event, SITE_PAGES)
     return submit_signup(event, SITE_PAGES)
 
@@ -408,6 +411,7 @@ def roster(event_id: int):
         q=q,
         attendance=attendance_service.attendance_counts([event], now_utc())[event.id],
     )
+    audit.record_access(event, current_user, au.ROSTER_VIEWED, now_utc())  # once rendered
     return _private(html)
 
 
@@ -477,11 +481,10 @@ def _csv_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
-def _roster_csv(event: Event) -> str:
+def _roster_csv(event: Event, signups: list[Signup]) -> str:
     """The roster as a spreadsheet, times on the action's clock; a BOM so Excel reads UTF-8."""
     out = io.StringIO()
     writer = csv.writer(out)
-    signups = service.roster(event.id)
     shifted = bool(event.shifts) or any(s.shift_id for s in signups)
     writer.writerow(
         [
@@ -497,7 +500,7 @@ def _roster_csv(event: Event) -> str:
     for signup in signups:
         row = [
             signup.name,
-            signup.email,
+            "" if signup.anonymized else signup.email,
             signup.phone,
             *([signup.shift.name if signup.shift else ""] if shifted else []),
             status_label(signup.status),
@@ -512,8 +515,11 @@ def _roster_csv(event: Event) -> str:
 @login_required
 def export_csv(event_id: int):
     event = managed_event(event_id, current_user)
-    response = Response(_roster_csv(event), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="action-{event.id}-roster.csv"'
+    signups = service.roster(event.id)
+    body = _roster_csv(event, signups)
+    audit.record_access(event, current_user, au.ROSTER_EXPORTED, now_utc(), {"rows": len(signups)})
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="action-{event_id}-roster.csv"'
     return _private(response)
 
 
@@ -528,6 +534,7 @@ def message(event_id: int):
             flash(_("Nobody is confirmed yet, so there is nobody to write to."), "error")
             return redirect(url_for("signups.message", event_id=event.id))
         sent = notifications.message_volunteers(event, form.subject.data, form.body.data)
+        audit.record_message(event, current_user, form.subject.data, recipients, sent, now_utc())
         flash(*_sent_message(sent, recipients))
         return redirect(url_for("signups.roster", event_id=event.id))
     status = 400 if form.is_submitted() else 200

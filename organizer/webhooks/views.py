@@ -133,6 +133,6 @@ def ping(slug: str, endpoint_id: int):
 def delete(slug: str, endpoint_id: int):
     org = _org(slug)
     _confirmed()
-    service.delete_endpoint(service.endpoint_of(org, endpoint_id))
+    service.delete_endpoint(service.endpoint_of(org, endpoint_id), current_user, now_utc())
     flash(_("Webhook deleted."), "success")
     return redirect(url_for(".index", slug=org.slug))
