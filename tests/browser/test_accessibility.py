@@ -89,8 +89,28 @@ PAGES = {
     "checkin": lambda d: f"/events/{d.drive_id}/checkin",
     "embed": lambda d: f"/events/{d.action_id}/embed",
     "embed_shifts": lambda d: f"/events/{d.drive_id}/embed",
+    "network": lambda d: "/orgs/shared-future",
+    "network_manage": lambda d: "/orgs/common-road/network",
+    "dashboard": lambda d: "/orgs/common-road/dashboard",
+    "network_dashboard": lambda d: "/orgs/shared-future/network/dashboard",
+    "audit": lambda d: "/orgs/common-road/audit",
+    "my_data": lambda d: "/me/data",
+    "guest_data": lambda d: "/privacy/guest",
+    "api_docs": lambda d: "/api/v1/docs",
+    "api_tokens": lambda d: "/orgs/common-road/api-tokens",
+    "webhooks": lambda d: "/orgs/common-road/webhooks",
 }
-ORGANIZER_PAGES = {"roster", "checkin"}
+ORGANIZER_PAGES = {
+    "roster",
+    "checkin",
+    "network_manage",
+    "dashboard",
+    "network_dashboard",
+    "audit",
+    "my_data",
+    "api_tokens",
+    "webhooks",
+}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
