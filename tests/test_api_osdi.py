@@ -123,3 +123,17 @@ def test_documented_as_hal(client):
         "/api/v1/osdi/events/{event_id}/attendances",
     ):
         assert HAL in paths[path]["get"]["responses"]["200"]["content"]
+
+
+def test_special_query_keys_are_ignored_not_a_500(client):
+    org = factories.make_org(slug="joint")
+    event = factories.make_event(org)
+    factories.make_signup(event)
+    for query in ("_method=POST", "_scheme=x", "_external=0", "_anchor=x"):
+        response = client.get(f"/api/v1/osdi/events?{query}")
+        assert response.status_code == 200, query
+        assert response.json["_links"]["self"]["href"] == "http://localhost/api/v1/osdi/events"
+        assert client.get(f"/api/v1/events?limit=1&{query}").status_code == 200, query
+    headers = bearer(make_token(org, scope="read"))
+    url = f"/api/v1/osdi/events/{event.id}/attendances?event_id=2&_method=POST"
+    assert client.get(url, headers=headers).status_code == 200

@@ -157,3 +157,33 @@ def test_organizers_see_a_removed_volunteer_as_such(client, auth):
     csv = client.get(f"/events/{past.id}/roster.csv").get_data(as_text=True)
     assert "other@example.org" in csv
     assert "dana" not in csv.lower() and ANONYMOUS_DOMAIN not in csv
+
+
+def test_deleting_guest_data_blanks_webhook_calls_still_waiting(app):
+    """The cancellation the deletion causes, and any call not yet delivered, must not carry the
+    person to the organization's system afterwards."""
+    from datetime import UTC, datetime
+
+    from organizer.models import WebhookDelivery
+    from organizer.models import webhook as wh
+    from organizer.services import privacy as privacy_service
+    from organizer.services import signups as signup_service
+    from organizer.services import webhooks as webhook_service
+
+    now = datetime.now(UTC)
+    event = factories.make_event(capacity=10)
+    webhook_service.create_endpoint(
+        event.organization, None, "http://127.0.0.1:9/hook", wh.EVENT_TYPES, now
+    )
+    signup_service.sign_up(
+        event.id, name="Dana Secret", email="dana@example.org", phone="050 999", now=now
+    )
+    assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) >= 1
+
+    privacy_service.delete_guest_data("dana@example.org", now)
+
+    payloads = db.session.scalars(select(WebhookDelivery.payload)).all()
+    assert len(payloads) >= 2  # signup.created, and signup.cancelled by the deletion
+    for payload in payloads:
+        assert "dana@example.org" not in payload and "Dana Secret" not in payload
+        assert "050 999" not in payload

@@ -29,6 +29,7 @@ from .views import (
     _query,
     _token,
     event_page,
+    page_url,
 )
 
 HAL = "application/hal+json"
@@ -202,7 +203,7 @@ def _attendance(signup: SignupModel) -> Attendance:
 
 
 def _collection_links(cursor: str | None) -> CollectionLinks:
-    this_page = absolute_url(request.endpoint, **(request.view_args or {}), **request.args)
+    this_page = page_url(request.args.get("cursor"))
     next_url = _next_url(cursor)
     return CollectionLinks(
         self=Link(href=this_page), next=Link(href=next_url) if next_url else None

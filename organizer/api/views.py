@@ -154,11 +154,22 @@ def _id_cursor(cursor: str | None) -> int:
     return int(value)
 
 
+def page_url(cursor: str | None) -> str:
+    """This page's address with `cursor` (none: the first page). Only plain query parameters
+    are kept: url_for reads `_method`, `_scheme`… itself, and path parameters are given."""
+    view_args = request.view_args or {}
+    args = {
+        key: value
+        for key, value in request.args.items()
+        if not key.startswith("_") and key not in view_args and key != "cursor"
+    }
+    if cursor:
+        args["cursor"] = cursor
+    return absolute_url(request.endpoint, **view_args, **args)
+
+
 def _next_url(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    args = request.args.to_dict() | {"cursor": cursor}
-    return absolute_url(request.endpoint, **(request.view_args or {}), **args)
+    return None if cursor is None else page_url(cursor)
 
 
 def _respond(model: BaseModel, status: int = 200):

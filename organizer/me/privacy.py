@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -17,7 +18,7 @@ from flask_login import current_user, login_required, logout_user
 
 from ..forms import ConfirmForm
 from ..i18n import current_locale
-from ..ratelimits import auth_limit
+from ..ratelimits import email_limit
 from ..services import privacy
 from ..services.errors import WrongPassword
 from ..tokens import InvalidToken
@@ -95,16 +96,25 @@ def delete_account():
 
 
 @bp.route("/guest", methods=["GET", "POST"])
-@auth_limit
+@email_limit
 def guest():
-    """Ask for the link to one's data: the same answer whether or not the address is known."""
+    """Ask for the link to one's data: the same answer, in the same time, whether or not the
+    address is known (the email goes out after the page, so its sending can't be timed)."""
     form = GuestDataForm()
     if not form.is_submitted():
         return render_template("privacy/request.html", form=form)
     if not form.validate():
         return render_template("privacy/request.html", form=form), 400
-    privacy.send_guest_link(form.email.data, current_locale())
-    return private(render_template("privacy/sent.html", email=form.email.data))
+    response = private(render_template("privacy/sent.html", email=form.email.data))
+    address, locale = form.email.data, current_locale()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def send_link() -> None:
+        with app.app_context():
+            privacy.send_guest_link(address, locale)
+
+    response.call_on_close(send_link)
+    return response
 
 
 def _address(token: str) -> str:

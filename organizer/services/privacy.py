@@ -421,13 +421,13 @@ def _redact_payload(payload: str, addresses: set[str] | None) -> str | None:
 def _redact_webhook_log(
     addresses: set[str] | None, before: datetime | None = None, limit: int = 5000
 ) -> int:
-    """Blank the people in delivered (or given up) sign-up webhooks kept in the owners' log:
-    of these addresses, or of every delivery created before `before`. No commit."""
-    query = select(WebhookDelivery).where(
-        WebhookDelivery.event_type.like("signup.%"),
-        WebhookDelivery.status.in_((wh.SENT, wh.GIVEN_UP)),
-    )
-    if addresses is not None:
+    """Blank the people in sign-up webhooks: of these addresses, in every delivery, waiting
+    ones too (deleting one's data must not leave a call carrying it still to go out); or, for
+    retention, in the delivered or given up ones created before `before`. No commit."""
+    query = select(WebhookDelivery).where(WebhookDelivery.event_type.like("signup.%"))
+    if addresses is None:
+        query = query.where(WebhookDelivery.status.in_((wh.SENT, wh.GIVEN_UP)))
+    else:
         query = query.where(
             or_(*(WebhookDelivery.payload.contains(f'"email":"{a}"') for a in addresses))
         )
