@@ -1877,13 +1877,11 @@ def seed(now: datetime | None = None, progress: Progress = SILENT) -> str:
         )
     }
     today = now.astimezone(ZoneInfo(JERUSALEM)).date()
-    event_ids: list[int] = []
     for i, spec in enumerate(ACTIONS):
         progress.advance()
         org = orgs[spec.org]
         key = (org.id, spec.title)
         if key in existing:
-            event_ids.append(existing[key])
             continue
         timezone = spec.timezone or org.timezone
         starts_at = _start(spec, timezone, today)
@@ -1938,12 +1936,10 @@ def seed(now: datetime | None = None, progress: Progress = SILENT) -> str:
         db.session.add(event)
         db.session.add_all(signups)
         db.session.flush()
-        event_ids.append(event.id)
         created += 1 + len(spec.causes) + len(event.cohosts) + len(signups)
 
     org, owner = orgs[SHIFT_DRIVE.org], owners[SHIFT_DRIVE.org]
-    drive_id, rows = _seed_shift_drive(org, owner, existing, today, now)
-    event_ids.append(drive_id)
+    _, rows = _seed_shift_drive(org, owner, existing, today, now)
     created += rows
 
     db.session.commit()

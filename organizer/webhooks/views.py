@@ -30,6 +30,13 @@ def _org(slug: str):
     return orgs.organization_for(current_user, slug, owner=True)
 
 
+def _endpoint(slug: str, endpoint_id: int):
+    """The organization and its endpoint, for an owner's button press (CSRF checked first)."""
+    org = _org(slug)
+    _confirmed()
+    return org, service.endpoint_of(org, endpoint_id)
+
+
 def _confirmed() -> None:
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -87,9 +94,8 @@ def detail(slug: str, endpoint_id: int):
 @bp.post("/<slug>/webhooks/<int:endpoint_id>/rotate")
 @login_required
 def rotate(slug: str, endpoint_id: int):
-    org = _org(slug)
-    _confirmed()
-    service.rotate_secret(service.endpoint_of(org, endpoint_id), now_utc())
+    org, endpoint = _endpoint(slug, endpoint_id)
+    service.rotate_secret(endpoint, now_utc())
     flash(_("New secret made. Calls from now on are signed with it."), "success")
     return redirect(url_for(".detail", slug=org.slug, endpoint_id=endpoint_id))
 
@@ -97,9 +103,8 @@ def rotate(slug: str, endpoint_id: int):
 @bp.post("/<slug>/webhooks/<int:endpoint_id>/pause")
 @login_required
 def pause(slug: str, endpoint_id: int):
-    org = _org(slug)
-    _confirmed()
-    service.pause(service.endpoint_of(org, endpoint_id))
+    org, endpoint = _endpoint(slug, endpoint_id)
+    service.pause(endpoint)
     flash(_("Webhook paused. Nothing is sent until you resume it."), "success")
     return redirect(url_for(".detail", slug=org.slug, endpoint_id=endpoint_id))
 
@@ -107,9 +112,8 @@ def pause(slug: str, endpoint_id: int):
 @bp.post("/<slug>/webhooks/<int:endpoint_id>/resume")
 @login_required
 def resume(slug: str, endpoint_id: int):
-    org = _org(slug)
-    _confirmed()
-    service.resume(service.endpoint_of(org, endpoint_id), now_utc())
+    org, endpoint = _endpoint(slug, endpoint_id)
+    service.resume(endpoint, now_utc())
     flash(_("Webhook resumed."), "success")
     return redirect(url_for(".detail", slug=org.slug, endpoint_id=endpoint_id))
 
@@ -117,9 +121,7 @@ def resume(slug: str, endpoint_id: int):
 @bp.post("/<slug>/webhooks/<int:endpoint_id>/ping")
 @login_required
 def ping(slug: str, endpoint_id: int):
-    org = _org(slug)
-    _confirmed()
-    endpoint = service.endpoint_of(org, endpoint_id)
+    org, endpoint = _endpoint(slug, endpoint_id)
     if not endpoint.active:
         flash(_("Resume the webhook first: a paused webhook sends nothing."), "error")
     else:
@@ -131,8 +133,7 @@ def ping(slug: str, endpoint_id: int):
 @bp.post("/<slug>/webhooks/<int:endpoint_id>/delete")
 @login_required
 def delete(slug: str, endpoint_id: int):
-    org = _org(slug)
-    _confirmed()
-    service.delete_endpoint(service.endpoint_of(org, endpoint_id), current_user, now_utc())
+    org, endpoint = _endpoint(slug, endpoint_id)
+    service.delete_endpoint(endpoint, current_user, now_utc())
     flash(_("Webhook deleted."), "success")
     return redirect(url_for(".index", slug=org.slug))
